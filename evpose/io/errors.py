@@ -1,0 +1,19 @@
+"""The one error type of evpose's file readers and writers."""
+
+from __future__ import annotations
+
+
+class EventFormatError(ValueError):
+    """A file, or data meant for one, breaks the evpose event format.
+
+    Args:
+        path: the file concerned.
+        field: the group, dataset or attribute at fault (e.g. ``cameras/cam2/events/t``).
+        detail: what is wrong, with the offending value and index.
+    """
+
+    def __init__(self, path, field: str, detail: str):
+        self.path = str(path)
+        self.field = field
+        self.detail = detail
+        super().__init__(f"{self.path}: {field}: {detail}")

@@ -1,0 +1,1 @@
+"""Package data: the real DHP19 camera calibration."""

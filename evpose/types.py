@@ -1,0 +1,155 @@
+"""Shared vocabulary of evpose: the event dtype, DHP19's joints and skeleton, body parts.
+
+Shape letters used across the package: N events or nodes, E edges, B graphs
+(windows) in a batch, K joints, P parts, T sample times, H x W sensor rows x columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --------------------------------------------------------------------------- events
+
+#: Core fields of an event: time (microseconds), column, row, polarity (0 = OFF, 1 = ON).
+EVENT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("t", "<i8"),
+    ("x", "<u2"),
+    ("y", "<u2"),
+    ("p", "i1"),
+)
+#: Optional per-event labels: body part id and person id, -1 = background / unknown.
+LABEL_FIELDS: tuple[tuple[str, str], ...] = (
+    ("part", "i1"),
+    ("person", "i1"),
+)
+#: The value of ``part`` / ``person`` for noise and unknown events.
+BACKGROUND = -1
+
+
+def event_dtype(part: bool = False, person: bool = False) -> np.dtype:
+    """The numpy structured dtype of an event array.
+
+    Args:
+        part: include the ``part`` label field (int8, -1 = background).
+        person: include the ``person`` label field (int8, -1 = background).
+    """
+    fields = list(EVENT_FIELDS)
+    if part:
+        fields.append(LABEL_FIELDS[0])
+    if person:
+        fields.append(LABEL_FIELDS[1])
+    return np.dtype(fields)
+
+
+EVENT_DTYPE = event_dtype()
+LABELLED_EVENT_DTYPE = event_dtype(part=True, person=True)
+
+
+def make_events(t, x, y, p, part=None, person=None) -> np.ndarray:
+    """Build a structured event array from columns (copied, cast to the evpose dtypes).
+
+    Shapes:
+        every column: (N,)
+    """
+    n = len(t)
+    out = np.empty(n, dtype=event_dtype(part is not None, person is not None))
+    out["t"], out["x"], out["y"], out["p"] = t, x, y, p
+    if part is not None:
+        out["part"] = part
+    if person is not None:
+        out["person"] = person
+    return out
+
+
+# --------------------------------------------------------------------------- joints
+
+#: DHP19's 13 joints, in DHP19's order.
+JOINT_NAMES: tuple[str, ...] = (
+    "head",
+    "shoulderR",
+    "shoulderL",
+    "elbowR",
+    "elbowL",
+    "hipR",
+    "hipL",
+    "handR",
+    "handL",
+    "kneeR",
+    "kneeL",
+    "footR",
+    "footL",
+)
+NUM_JOINTS = len(JOINT_NAMES)
+JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINT_NAMES)}
+
+#: Bones of the 13-joint skeleton (pairs of joint indices), for drawing and bone lengths.
+SKELETON_EDGES: tuple[tuple[int, int], ...] = (
+    (0, 1), (0, 2), (1, 2),          # head to shoulders, shoulder line
+    (1, 3), (3, 7),                  # right arm
+    (2, 4), (4, 8),                  # left arm
+    (1, 5), (2, 6), (5, 6),          # torso sides, hip line
+    (5, 9), (9, 11),                 # right leg
+    (6, 10), (10, 12),               # left leg
+)
+
+#: The root of a pose is the mid-point of the hips (DHP19 has no pelvis marker).
+ROOT_JOINTS: tuple[int, ...] = (JOINT_INDEX["hipR"], JOINT_INDEX["hipL"])
+
+
+def root_of(joints: np.ndarray) -> np.ndarray:
+    """Root position (mid-hip) of poses.
+
+    Shapes:
+        joints: (..., K, D) -> (..., D)
+    """
+    return joints[..., list(ROOT_JOINTS), :].mean(axis=-2)
+
+
+# --------------------------------------------------------------------------- body parts
+
+#: Body parts (volumetric in the synthetic generator, segments for the part labeller).
+PART_NAMES: tuple[str, ...] = (
+    "head",
+    "torso",
+    "upper_arm_r",
+    "upper_arm_l",
+    "forearm_hand_r",
+    "forearm_hand_l",
+    "thigh_r",
+    "thigh_l",
+    "shin_foot_r",
+    "shin_foot_l",
+)
+NUM_PARTS = len(PART_NAMES)
+PART_INDEX: dict[str, int] = {name: i for i, name in enumerate(PART_NAMES)}
+
+#: The axis of each part as (joints averaged for end A, joints averaged for end B).
+#: The head axis runs from the head joint to the neck (mid-shoulders); the torso from
+#: the neck to the root (mid-hips). Limbs run joint to joint.
+PART_SEGMENTS: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
+    ((0,), (1, 2)),      # head: head -> neck
+    ((1, 2), (5, 6)),    # torso: neck -> mid-hip
+    ((1,), (3,)),        # upper arm R: shoulderR -> elbowR
+    ((2,), (4,)),        # upper arm L
+    ((3,), (7,)),        # forearm + hand R: elbowR -> handR
+    ((4,), (8,)),        # forearm + hand L
+    ((5,), (9,)),        # thigh R: hipR -> kneeR
+    ((6,), (10,)),       # thigh L
+    ((9,), (11,)),       # shin + foot R: kneeR -> footR
+    ((10,), (12,)),      # shin + foot L
+)
+
+
+def part_segments(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """End points of every part axis from joint positions (2D or 3D).
+
+    Shapes:
+        joints: (..., K, D) -> (a, b), each (..., P, D)
+    """
+    a = np.stack([joints[..., list(ia), :].mean(axis=-2) for ia, _ in PART_SEGMENTS], axis=-2)
+    b = np.stack([joints[..., list(ib), :].mean(axis=-2) for _, ib in PART_SEGMENTS], axis=-2)
+    return a, b
+
+
+#: Sensor size of the DAVIS346 used by DHP19, as (height, width).
+DHP19_SENSOR_SIZE: tuple[int, int] = (260, 346)

@@ -1,0 +1,34 @@
+"""Helpers shared by tests: tiny synthetic events and poses (independent of evpose.synth)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evpose.types import NUM_JOINTS, make_events
+
+
+def random_events(rng, n, t0=0, t1=1_000_000, width=346, height=260, labels=True):
+    """n random time-sorted events (with ties) on a width x height sensor."""
+    t = np.sort(rng.integers(t0, t1, n))
+    x = rng.integers(0, width, n)
+    y = rng.integers(0, height, n)
+    p = rng.integers(0, 2, n)
+    if labels:
+        return make_events(t, x, y, p, part=rng.integers(-1, 10, n), person=rng.integers(-1, 2, n))
+    return make_events(t, x, y, p)
+
+
+def standing_pose(K: int = NUM_JOINTS) -> np.ndarray:
+    """A plausible standing pose at the DHP19 origin (mm, Z up), DHP19 joint order."""
+    return np.array(
+        [
+            [0, 0, 1650],  # head
+            [-180, 0, 1450], [180, 0, 1450],  # shoulders R, L
+            [-220, 0, 1150], [220, 0, 1150],  # elbows
+            [-100, 0, 950], [100, 0, 950],  # hips
+            [-240, 0, 880], [240, 0, 880],  # hands
+            [-100, 0, 500], [100, 0, 500],  # knees
+            [-100, 0, 60], [100, 0, 60],  # feet
+        ],
+        dtype=np.float64,
+    )[:K]
