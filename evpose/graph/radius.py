@@ -1,0 +1,375 @@
+"""Radius neighbourhoods by spatial hashing: ``radius`` (bipartite) and ``radius_graph``.
+
+Pure torch, CPU and CUDA, batched (points of different graphs are never connected).
+When a point has more neighbours than ``max_num_neighbors``, the NEAREST ones are kept
+(ties broken by the smaller neighbour index), unlike torch_cluster's CPU kernel, which
+keeps whichever it finds first.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .hashing import (
+    CellGrid,
+    NeighbourSegments,
+    as_batch,
+    cell_coords,
+    check_points,
+    cumsum,
+    expand_ranges,
+    floordiv,
+    nonzero,
+    segment_smallest,
+    sort_stable,
+    sort_values,
+    take,
+)
+
+#: Candidate pairs examined per chunk (bounds the working memory at ~100 MB).
+CHUNK_CANDIDATES = 1 << 20
+
+#: Cells are this much larger than r so that float rounding never hides a neighbour.
+CELL_MARGIN = 1e-6
+
+
+def check_radius(r) -> float:
+    r = float(r)
+    if not r > 0 or r == float("inf"):
+        raise ValueError(f"radius r must be a positive finite number, got {r}")
+    return r
+
+
+def check_cap(max_num_neighbors) -> int | None:
+    if max_num_neighbors is None:
+        return None
+    cap = int(max_num_neighbors)
+    if cap <= 0:
+        raise ValueError(f"max_num_neighbors must be positive (or None for no cap), got {max_num_neighbors}")
+    return cap
+
+
+def unique_cells(sorted_keys: Tensor, perm: Tensor) -> tuple[Tensor, Tensor]:
+    """First sorted position of every distinct key, and each point's distinct-key index.
+
+    Returns:
+        ``(first, inverse)``: first (U,) positions into the sorted order; inverse (N,) in
+        the original point order.
+    """
+    n = sorted_keys.numel()
+    new = torch.ones(n, dtype=torch.bool, device=sorted_keys.device)
+    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    first = torch.nonzero(new).flatten()
+    inverse = torch.empty(n, dtype=torch.int64, device=sorted_keys.device)
+    inverse[perm] = cumsum(new.to(torch.int64)) - 1
+    return first, inverse
+
+
+def chunk_bounds(per_item: Tensor, budget: int) -> list[int]:
+    """Split items into consecutive chunks of at most ``budget`` total (one item at least)."""
+    n = per_item.numel()
+    if n == 0:
+        return [0]
+    cs = cumsum(per_item)
+    total = int(cs[-1])
+    if total <= budget:
+        return [0, n]
+    marks = torch.arange(budget, total, budget, device=cs.device, dtype=cs.dtype)
+    cuts = torch.searchsorted(cs, marks, right=True).tolist()
+    bounds = [0]
+    for c in cuts:
+        c = max(c, bounds[-1] + 1)
+        if c < n and c != bounds[-1]:
+            bounds.append(c)
+    bounds.append(n)
+    return bounds
+
+
+def radius_search(
+    x: Tensor,
+    y: Tensor,
+    r: float,
+    batch_x: Tensor | None = None,
+    batch_y: Tensor | None = None,
+    max_num_neighbors: int | None = 32,
+    exclude_self: bool = False,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """All pairs (y point, x point) of one graph closer than ``r``, capped per y point.
+
+    Returns:
+        ``(iy, ix, d2)``: the pairs grouped by ``iy`` in increasing order, and their
+        squared distances (in the dtype of the points).
+
+    Shapes:
+        x: (N, D), y: (M, D) -> (E,), (E,), (E,)
+    """
+    r = check_radius(r)
+    cap = check_cap(max_num_neighbors)
+    same = y is x
+    x = check_points(x, "x")
+    y = x if same else check_points(y, "y")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same number of coordinates, got {x.shape[1]} and {y.shape[1]}")
+    if y.device != x.device:
+        raise ValueError(f"x is on {x.device} but y is on {y.device}")
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    x, y = x.to(dtype), y.to(dtype)
+    device = x.device
+    nx, ny, dim = x.shape[0], y.shape[0], x.shape[1]
+    bx = as_batch(batch_x, nx, device, "batch_x")
+    by = bx if same and batch_y is None else as_batch(batch_y, ny, device, "batch_y")
+    empty = torch.zeros(0, dtype=torch.int64, device=device)
+    if nx == 0 or ny == 0:
+        return empty, empty.clone(), torch.zeros(0, dtype=dtype, device=device)
+
+    lo = torch.minimum(x.min(0).values, y.min(0).values).to(torch.float64)
+    hi = torch.maximum(x.max(0).values, y.max(0).values).to(torch.float64)
+    cell = torch.full((dim,), r * (1 + CELL_MARGIN), dtype=torch.float64, device=device)
+    dims = (torch.floor((hi - lo) / cell).to(torch.int64) + 1).tolist()
+    num_batches = int(max(bx.max(), by.max())) + 1
+    dims_t = torch.tensor(dims, device=device)
+    cx = torch.minimum(cell_coords(x, lo, cell), dims_t - 1)
+    grid = CellGrid(cx, bx, dims, num_batches)
+
+    # neighbourhoods are looked up once per distinct query cell
+    if same:
+        cy, q_sorted, q_perm = cx, grid.sorted_keys, grid.perm
+    else:
+        cy = torch.minimum(cell_coords(y, lo, cell), dims_t - 1)
+        q_sorted, q_perm = sort_stable(grid.encode(cy, by))
+    first, inverse = unique_cells(q_sorted, q_perm)
+    rep = q_perm[first]
+    segments = NeighbourSegments(dim, 1)
+    starts_u, lengths_u = grid.ranges(cy[rep], by[rep], segments)
+    num_seg = len(segments)
+
+    xs = [take(x[:, d].contiguous(), grid.perm) for d in range(dim)]  # x columns in cell order
+    ys = [y[:, d].contiguous() for d in range(dim)]
+    r2 = torch.tensor(r, dtype=dtype) ** 2
+    per_point = lengths_u.sum(1)[inverse]
+    out_y, out_x, out_d2 = [], [], []
+    bounds = chunk_bounds(per_point, CHUNK_CANDIDATES)
+    rank = None
+    if exclude_self:  # sorted position of every point, to drop i == j pairs
+        rank = torch.empty_like(grid.perm)
+        rank[grid.perm] = torch.arange(nx, device=device)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        rows = inverse[a:b]
+        q, j = expand_ranges(
+            take(starts_u, rows).reshape(-1), take(lengths_u, rows).reshape(-1), group=num_seg
+        )
+        if q.numel() == 0:
+            continue
+        q += a
+        d2 = take(xs[0], j)
+        d2 -= take(ys[0], q)
+        d2 *= d2
+        for d in range(1, dim):
+            diff = take(xs[d], j)
+            diff -= take(ys[d], q)
+            diff *= diff
+            d2 += diff
+        keep = d2 <= r2
+        if exclude_self:
+            keep &= j != take(rank, q)
+        idx = nonzero(keep)
+        q, j, d2 = take(q, idx), take(grid.perm, take(j, idx)), take(d2, idx)
+        if cap is not None and q.numel():
+            counts = torch.bincount(q - a, minlength=b - a)
+            over = take(counts, q - a) > cap
+            if bool(over.any()):
+                keep = ~over
+                sub = nonzero(over)
+                keep[sub] = segment_smallest(take(q, sub), take(d2, sub), take(j, sub), cap)
+                idx = nonzero(keep)
+                q, j, d2 = take(q, idx), take(j, idx), take(d2, idx)
+        out_y.append(q), out_x.append(j), out_d2.append(d2)
+    if not out_y:
+        return empty, empty.clone(), torch.zeros(0, dtype=dtype, device=device)
+    return torch.cat(out_y), torch.cat(out_x), torch.cat(out_d2)
+
+
+def radius(
+    x: Tensor,
+    y: Tensor,
+    r: float,
+    batch_x: Tensor | None = None,
+    batch_y: Tensor | None = None,
+    max_num_neighbors: int | None = 32,
+) -> Tensor:
+    """For every point of ``y``, the points of ``x`` (same graph) within distance ``r``.
+
+    Distances are Euclidean in the dtype of the points and the ball is closed
+    (``|x_j - y_i| <= r``). With more than ``max_num_neighbors`` such points, the nearest
+    ones are kept (ties: the smaller index of ``x``).
+
+    Args:
+        x: points searched.
+        y: query points.
+        r: radius (> 0).
+        batch_x: graph id of each point of ``x`` (default: all in graph 0).
+        batch_y: graph id of each point of ``y`` (default: all in graph 0).
+        max_num_neighbors: cap per query point (default 32; None: no cap).
+
+    Returns:
+        ``edge_index`` in torch_cluster's ``radius`` convention: row 0 indexes ``y``
+        (the query), row 1 indexes ``x``; grouped by row 0 in increasing order.
+
+    Shapes:
+        x: (N, D), y: (M, D), batch_x: (N,), batch_y: (M,) -> (2, E) int64
+    """
+    iy, ix, _ = radius_search(x, y, r, batch_x, batch_y, max_num_neighbors)
+    return torch.stack([iy, ix])
+
+
+def radius_pairs(pos: Tensor, r: float, batch: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """Every unordered pair of distinct points of one graph within distance ``r``, once.
+
+    Each pair of neighbouring cells is visited once (the forward half of the 3^D
+    neighbourhood), so every distance is computed once: half the work of a
+    per-point search.
+
+    Returns:
+        ``(i, j, d2)``: the pairs and their squared distances (dtype of ``pos``).
+
+    Shapes:
+        pos: (N, D), batch: (N,) -> (P,), (P,), (P,)
+    """
+    r = check_radius(r)
+    pos = check_points(pos, "pos")
+    device, (n, dim) = pos.device, pos.shape
+    b = as_batch(batch, n, device)
+    empty = torch.zeros(0, dtype=torch.int64, device=device)
+    if n < 2:
+        return empty, empty.clone(), torch.zeros(0, dtype=pos.dtype, device=device)
+    lo = pos.min(0).values.to(torch.float64)
+    hi = pos.max(0).values.to(torch.float64)
+    cell = torch.full((dim,), r * (1 + CELL_MARGIN), dtype=torch.float64, device=device)
+    dims = (torch.floor((hi - lo) / cell).to(torch.int64) + 1).tolist()
+    coords = torch.minimum(cell_coords(pos, lo, cell), torch.tensor(dims, device=device) - 1)
+    grid = CellGrid(coords, b, dims)
+
+    new = torch.ones(n, dtype=torch.bool, device=device)
+    new[1:] = grid.sorted_keys[1:] != grid.sorted_keys[:-1]
+    first = nonzero(new)
+    cell_of = cumsum(new.to(torch.int64)) - 1  # cell id of every sorted position
+    rep = take(grid.perm, first)
+    segments = NeighbourSegments.forward_half(dim)
+    starts_u, lengths_u = grid.ranges(take(coords, rep), take(b, rep), segments)
+    own_end = starts_u[:, 0] + lengths_u[:, 0]  # end of the run [own cell, next cell]
+    num_seg = len(segments)
+
+    xs = [take(pos[:, d].contiguous(), grid.perm) for d in range(dim)]
+    r2 = torch.tensor(r, dtype=pos.dtype) ** 2
+    positions = torch.arange(n, device=device)
+    own_len = take(own_end, cell_of) - positions - 1  # own run starts just after the point
+    per_point = take(lengths_u[:, 1:].sum(1), cell_of) + own_len
+    out_i, out_j, out_d2 = [], [], []
+    bounds = chunk_bounds(per_point, CHUNK_CANDIDATES)
+    for a, c in zip(bounds[:-1], bounds[1:]):
+        cells = cell_of[a:c]
+        st = take(starts_u, cells)
+        ln = take(lengths_u, cells)
+        st[:, 0] = positions[a:c] + 1
+        ln[:, 0] = own_len[a:c]
+        q, j = expand_ranges(st.reshape(-1), ln.reshape(-1), group=num_seg)
+        if q.numel() == 0:
+            continue
+        q += a
+        d2 = take(xs[0], j)
+        d2 -= take(xs[0], q)
+        d2 *= d2
+        for d in range(1, dim):
+            diff = take(xs[d], j)
+            diff -= take(xs[d], q)
+            diff *= diff
+            d2 += diff
+        idx = nonzero(d2 <= r2)
+        out_i.append(take(q, idx)), out_j.append(take(j, idx)), out_d2.append(take(d2, idx))
+    if not out_i:
+        return empty, empty.clone(), torch.zeros(0, dtype=pos.dtype, device=device)
+    i = take(grid.perm, torch.cat(out_i))
+    j = take(grid.perm, torch.cat(out_j))
+    return i, j, torch.cat(out_d2)
+
+
+def radius_graph(
+    pos: Tensor,
+    r: float,
+    batch: Tensor | None = None,
+    max_num_neighbors: int | None = 32,
+    loop: bool = False,
+    flow: str = "source_to_target",
+) -> Tensor:
+    """Edges between the points of one graph that lie within distance ``r``.
+
+    Each node keeps at most ``max_num_neighbors`` incoming edges, from its nearest
+    neighbours (ties: the smaller index); the node itself does not count unless
+    ``loop``. Without a cap (or below it) the graph is symmetric.
+
+    Args:
+        pos: node positions.
+        r: radius (> 0); the ball is closed (``<= r``).
+        batch: graph id of every node (default: one graph); nodes of different graphs
+            are never connected. Need not be sorted.
+        max_num_neighbors: cap per node (default 32; None: no cap).
+        loop: add self-loops (default False); a self-loop counts towards the cap.
+        flow: ``"source_to_target"`` (default) gives PyG's convention, as
+            torch_cluster: ``edge_index[0]`` is the neighbour j (message source),
+            ``edge_index[1]`` the centre i (where PyG's MessagePassing aggregates).
+            ``"target_to_source"`` swaps the rows.
+
+    Returns:
+        ``edge_index``, coalesced: sorted by centre, then by neighbour.
+
+    Shapes:
+        pos: (N, D), batch: (N,) -> (2, E) int64
+    """
+    if flow not in ("source_to_target", "target_to_source"):
+        raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
+    cap = check_cap(max_num_neighbors)
+    pos = check_points(pos, "pos")
+    n, device = pos.shape[0], pos.device
+    i, j, d2 = radius_pairs(pos, r, batch)
+    bits = max(n - 1, 1).bit_length()
+    # every pair gives two directed edges; each is packed as (centre << bits) | neighbour
+    keys = [(i << bits) | j, (j << bits) | i]
+    if loop:
+        ids = torch.arange(n, device=device)
+        keys.append((ids << bits) | ids)
+    if cap is not None and n:
+        degree = torch.bincount(i, minlength=n) + torch.bincount(j, minlength=n) + int(loop)
+        if int(degree.max()) > cap:
+            keys = _cap_nearest(keys, [(i, j), (j, i)], d2, degree, cap, loop, n)
+    keys = sort_values(torch.cat(keys))  # all distinct: coalesced order
+    out = torch.empty((2, keys.numel()), dtype=torch.int64, device=device)
+    src, dst = (1, 0) if flow == "target_to_source" else (0, 1)
+    torch.bitwise_and(keys, (1 << bits) - 1, out=out[src])
+    torch.bitwise_right_shift(keys, bits, out=out[dst])
+    return out
+
+
+def _cap_nearest(keys, directed, d2, degree, cap, loop, n):
+    """Drop, at every centre with more than ``cap`` edges, all but its nearest ``cap``."""
+    over = degree > cap
+    kept, cand_c, cand_nb, cand_d2, cand_pos = [], [], [], [], []
+    offset = 0
+    for k, (c, nb) in zip(keys, directed):
+        hit = take(over, c)
+        kept.append(take(k, nonzero(~hit)))
+        sub = nonzero(hit)
+        cand_c.append(take(c, sub)), cand_nb.append(take(nb, sub)), cand_d2.append(take(d2, sub))
+        cand_pos.append(take(k, sub))
+        offset += k.numel()
+    if loop:
+        ids = torch.arange(n, device=degree.device)
+        hit = over
+        kept.append(take(keys[-1], nonzero(~hit)))
+        sub = nonzero(hit)
+        cand_c.append(take(ids, sub)), cand_nb.append(take(ids, sub))
+        cand_d2.append(torch.zeros(sub.numel(), dtype=d2.dtype, device=d2.device))
+        cand_pos.append(take(keys[-1], sub))
+    c, nb, dd, kk = (torch.cat(v) for v in (cand_c, cand_nb, cand_d2, cand_pos))
+    kept.append(take(kk, nonzero(segment_smallest(c, dd, nb, cap))))
+    return kept

@@ -1,0 +1,205 @@
+"""TORE volumes (Baldwin et al., TPAMI 2022), exactly as ../shared/specs/tore.md defines them.
+
+For a sample time ``t_s``, every pixel keeps two buffers, one for positive events
+(``p > 0``) and one for the others, each holding the ``k`` most recent events strictly
+before ``t_s``. An event of age ``dt = t_s - t`` becomes
+
+    v = ln(min(dt, max_dt) + 1) - ln(min_dt + 1), clamped to [0, ln(max_dt + 1) - ln(min_dt + 1)]
+
+and an empty slot takes the upper bound (about 10.41 with the default bounds). The
+volume is (2k, H, W): channels 0..k-1 the positive buffer, most recent first, channels
+k..2k-1 the negative buffer.
+
+One sort of the events by (buffer, pixel, time) answers any number of sample times: a
+binary search per (buffer, sample time) finds the most recent event before ``t_s``,
+and its ``k - 1`` predecessors sit just before it in the sorted order. No Python loop
+runs over events; the cost is one sort plus O(T * G * k) for G non-empty buffers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from .events import EventTensors, check_events, check_sensor_size, check_tore_params, sort_values
+
+#: Ages below this (us) all read 0: "just now" (the reference's value).
+MIN_DT = 150.0
+#: Ages at or above this (us) read as the upper bound: "nothing for 5 s".
+MAX_DT = 5e6
+#: evpose's default depth (the reference uses 3 to 5).
+DEFAULT_K = 4
+
+
+def tore_upper_bound(min_dt: float = MIN_DT, max_dt: float = MAX_DT) -> float:
+    """The value of an empty slot, ``ln(max_dt + 1) - ln(min_dt + 1)`` (10.41 by default)."""
+    return math.log1p(max_dt) - math.log1p(min_dt)
+
+
+def tore_values(dt: Tensor, min_dt: float = MIN_DT, max_dt: float = MAX_DT) -> Tensor:
+    """TORE value of event ages (us): ``ln(min(dt, max_dt) + 1) - ln(min_dt + 1)`` clamped
+    to ``[0, upper]``; computed in float64, returned as float32.
+
+    Shapes:
+        dt: (...) -> (...) float32
+    """
+    dt = dt.to(torch.float64).clamp(max=max_dt)
+    v = torch.log1p(dt) - math.log1p(min_dt)
+    return v.clamp_(0.0, tore_upper_bound(min_dt, max_dt)).to(torch.float32)
+
+
+def buffer_keys(ev: EventTensors, sensor_size: tuple[int, int]) -> Tensor:
+    """Buffer id of every event: ``block * H * W + y * W + x`` with block 0 for p > 0.
+
+    Shapes:
+        -> (N,) int64
+    """
+    h, w = sensor_size
+    block = (ev.p <= 0).to(torch.int64)
+    return block * (h * w) + ev.y.to(torch.int64) * w + ev.x.to(torch.int64)
+
+
+def _sample_times(sample_time, device) -> tuple[Tensor, bool]:
+    """Sample times as a float64 (T,) tensor, and whether a single time was given."""
+    st = torch.as_tensor(sample_time, dtype=torch.float64)
+    scalar = st.dim() == 0
+    st = st.reshape(-1).to(device)
+    if st.numel() and not bool(torch.isfinite(st).all()):
+        raise ValueError(f"sample times must be finite, got {sample_time}")
+    return st, scalar
+
+
+def tore_volume(
+    events,
+    sample_time,
+    sensor_size: Sequence[int],
+    k: int = DEFAULT_K,
+    min_dt: float = MIN_DT,
+    max_dt: float = MAX_DT,
+    device=None,
+) -> Tensor:
+    """TORE volume(s) of an event array at one or many sample times.
+
+    Args:
+        events: structured array of :mod:`evpose.io` (fields t, x, y, p), in any order;
+            or :class:`EventTensors`.
+        sample_time: one time (us) -> (2k, H, W); a sequence of T times -> (T, 2k, H, W),
+            computed from one sort of the events. Times may be fractional.
+        sensor_size: (H, W), e.g. ``evpose.types.DHP19_SENSOR_SIZE``.
+        k: events kept per pixel and polarity (default 4).
+        min_dt: ages below it read 0 (default 150 us).
+        max_dt: ages from it on read the upper bound (default 5e6 us).
+        device: where to compute and return (default: CPU, or the tensors' device).
+
+    Returns:
+        float32 tensor; channels 0..k-1 positive events (most recent first), k..2k-1 the
+        others; only events strictly before the sample time count; empty slots hold
+        :func:`tore_upper_bound`.
+
+    Shapes:
+        events: (N,) -> (2k, H, W) or (T, 2k, H, W)
+    """
+    return tore_volume_tensors(EventTensors.from_events(events, device), sample_time, sensor_size, k, min_dt, max_dt)
+
+
+def tore_volume_tensors(
+    events: EventTensors,
+    sample_time,
+    sensor_size: Sequence[int],
+    k: int = DEFAULT_K,
+    min_dt: float = MIN_DT,
+    max_dt: float = MAX_DT,
+) -> Tensor:
+    """TORE volume(s) of device-resident events (CPU or CUDA; output on their device).
+
+    Args:
+        events: event columns (:class:`EventTensors`), in any order.
+        sample_time: one time (us) -> (2k, H, W), or a sequence of T times ->
+            (T, 2k, H, W), all from one sort. Times may be fractional.
+        sensor_size: (H, W).
+        k: events kept per pixel and polarity (default 4).
+        min_dt: ages below it read 0 (default 150 us).
+        max_dt: ages from it on read the upper bound (default 5 s).
+
+    Shapes:
+        events: (N,) columns -> (2k, H, W) or (T, 2k, H, W) float32
+    """
+    k, min_dt, max_dt = check_tore_params(k, min_dt, max_dt)
+    h, w = check_sensor_size(sensor_size)
+    check_events(events, (h, w))
+    device = events.device
+    times, scalar = _sample_times(sample_time, device)
+    num_t = times.numel()
+    upper = tore_upper_bound(min_dt, max_dt)
+    hw = h * w
+    out = torch.full((num_t, 2 * k, hw), upper, dtype=torch.float32, device=device)
+    if len(events) and num_t:
+        _fill_volumes(out, events, times, (h, w), k, min_dt, max_dt)
+    out = out.view(num_t, 2 * k, h, w)
+    return out[0] if scalar else out
+
+
+def _fill_volumes(out: Tensor, ev: EventTensors, times: Tensor, sensor_size, k, min_dt, max_dt) -> None:
+    h, w = sensor_size
+    hw = h * w
+    device = ev.device
+    t = ev.t.to(torch.int64)
+    # only events before the last sample time matter, and of those only the ones younger
+    # than max_dt at the first sample time: older ones read the upper bound, as empty slots
+    t_hi = int(math.ceil(float(times.max())))  # t < ts  <=>  t < ceil(ts) for integer t
+    t_lo = int(math.floor(float(times.min()) - max_dt))
+    keep = (t < t_hi) & (t > t_lo)
+    idx = torch.nonzero(keep).flatten() if not bool(keep.all()) else None
+    key = buffer_keys(ev, sensor_size)
+    if idx is not None:
+        t, key = t[idx], key[idx]
+    if t.numel() == 0:
+        return
+    t0 = int(t.min())
+    span = max(int(t.max()) - t0, t_hi - t0, 0) + 1
+    tbits = span.bit_length()
+    if 2 * hw >= 1 << (62 - tbits):
+        raise ValueError(f"events span {span} us: too long to sort with {2 * hw} buffers; split the stream")
+    # one sort by (buffer, time): each buffer's events are a run, oldest first
+    s = sort_values((key << tbits) | (t - t0))
+    skey = s >> tbits
+    st = (s & ((1 << tbits) - 1)) + t0
+    new = torch.ones(s.numel(), dtype=torch.bool, device=device)
+    new[1:] = skey[1:] != skey[:-1]
+    first = torch.nonzero(new).flatten()  # (G,) first position of each buffer
+    buf = skey[first]  # (G,) buffer ids
+    block = buf // hw
+    pixel = buf - block * hw
+    num_g = buf.numel()
+    flat = out.view(times.numel(), -1)
+    step = max(1, TIMES_BY_BUFFERS // num_g)
+    for a in range(0, times.numel(), step):
+        _fill_times(flat[a : a + step], times[a : a + step], s, st, first, buf, block, pixel, tbits, t0, hw, k, min_dt, max_dt)
+
+
+#: Sample times x buffers handled together (bounds the working memory).
+TIMES_BY_BUFFERS = 1 << 22
+
+
+def _fill_times(flat, times, s, st, first, buf, block, pixel, tbits, t0, hw, k, min_dt, max_dt) -> None:
+    device = s.device
+    num_t, num_g = times.numel(), buf.numel()
+    # position just after each buffer's last event older than each sample time
+    ceil_t = torch.ceil(times).to(torch.int64) - t0  # (T,)
+    query = (buf[None, :] << tbits) + ceil_t.clamp(0, (1 << tbits) - 1)[:, None]
+    end = torch.searchsorted(s, query.reshape(-1))  # (T * G,)
+    base = ((torch.arange(num_t, device=device)[:, None] * (2 * k) + block[None] * k) * hw + pixel[None]).reshape(-1)
+    # slot j of a buffer holds its j-th most recent event: position end - 1 - j, if the
+    # buffer has one there
+    slot = torch.arange(k, device=device)[:, None]
+    pos = end[None, :] - 1 - slot  # (k, T * G)
+    valid = pos >= first.repeat(num_t)[None, :]
+    prev = st.index_select(0, pos.clamp_min(0).reshape(-1)).view(k, -1).to(torch.float64)
+    ti = torch.arange(num_t, device=device).repeat_interleave(num_g)
+    values = tore_values(times.index_select(0, ti)[None, :] - prev, min_dt, max_dt)
+    upper = tore_upper_bound(min_dt, max_dt)
+    index = base[None, :] + slot * hw  # (k, T * G)
+    flat.reshape(-1)[index.reshape(-1)] = torch.where(valid, values, upper).reshape(-1)

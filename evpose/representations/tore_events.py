@@ -1,0 +1,130 @@
+"""TORE at events: every event's own pixel history, the node feature of event graphs.
+
+For an event at pixel (x, y) and time t, the 2k-vector of the TORE volume sampled at
+(x, y) at time t: the k most recent positive and k most recent other events of that
+pixel strictly before t (the event itself and any event at the same instant are
+excluded, by the TORE rule). Events before the window (``history``, or the state of a
+streaming :class:`~evpose.representations.ToreBuilder`) count as well.
+
+One stable sort of history + window by (pixel, time) puts each pixel's events in time
+order; running counts of positive and negative events then index every event's
+predecessors directly. No loop over events.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from .events import (
+    EventTensors,
+    argsort_stable,
+    check_events,
+    check_sensor_size,
+    check_tore_params,
+    concat_events,
+    exclusive_cumsum,
+    run_starts,
+)
+from .tore import DEFAULT_K, MAX_DT, MIN_DT, tore_upper_bound, tore_values
+from .tore_builder import ToreBuilder
+
+
+def tore_at_events(
+    events,
+    sensor_size: Sequence[int],
+    k: int = DEFAULT_K,
+    min_dt: float = MIN_DT,
+    max_dt: float = MAX_DT,
+    history=None,
+    device=None,
+) -> Tensor:
+    """The TORE vector of every event at its own pixel and timestamp.
+
+    Args:
+        events: the window: structured event array (fields t, x, y, p) or
+            :class:`EventTensors`, in any order.
+        sensor_size: (H, W).
+        k: events per pixel and polarity (default 4).
+        min_dt: ages below it read 0 (default 150 us).
+        max_dt: ages from it on read the upper bound (default 5e6 us).
+        history: events before the window (same forms), or a
+            :class:`~evpose.representations.ToreBuilder` whose state is the history;
+            default none (the window's own earlier events only).
+        device: where to compute (default: CPU, or the tensors' device).
+
+    Returns:
+        float32 (N, 2k): columns 0..k-1 the pixel's positive events, most recent first,
+        then k..2k-1 its other events; values as :func:`~evpose.representations.tore_volume`
+        (0 = just now, :func:`tore_upper_bound` = none).
+
+    Shapes:
+        events: (N,) -> (N, 2k)
+    """
+    k, min_dt, max_dt = check_tore_params(k, min_dt, max_dt)
+    hw = check_sensor_size(sensor_size)
+    win = EventTensors.from_events(events, device)
+    check_events(win, hw)
+    device = win.device
+    hist = _history(history, hw, device)
+    n, m = len(win), len(hist) if hist is not None else 0
+    out = torch.full((n, 2 * k), tore_upper_bound(min_dt, max_dt), dtype=torch.float32, device=device)
+    if n == 0:
+        return out
+    ev = concat_events([hist, win]) if m else concat_events([win])
+    h, w = hw
+    t0 = int(ev.t.min())
+    tbits = (int(ev.t.max()) - t0 + 1).bit_length()
+    if h * w >= 1 << (62 - tbits):
+        raise ValueError(f"events span {int(ev.t.max()) - t0} us: too long to sort by pixel; split the stream")
+    pixel = ev.y * w + ev.x
+    comp = (pixel << tbits) | (ev.t - t0)
+    order = argsort_stable(comp)
+    cs = comp.index_select(0, order)
+    ts = ev.t.index_select(0, order)
+    positive = (ev.p > 0).index_select(0, order)
+    same_instant = run_starts(cs)  # first event of the same pixel and timestamp
+    same_pixel = run_starts(cs >> tbits)  # first event of the pixel
+    # events of the window, in sorted order, and their row of the output
+    at = torch.nonzero(order >= m).flatten()
+    row = order.index_select(0, at) - m
+    first_now = same_instant.index_select(0, at)
+    first_px = same_pixel.index_select(0, at)
+    t_now = ts.index_select(0, at)
+    count_pos = exclusive_cumsum(positive.to(torch.int64))  # positive events before a position
+    upper = tore_upper_bound(min_dt, max_dt)
+    slot = torch.arange(k, device=device)[None, :]
+    feats = torch.empty((at.numel(), 2 * k), dtype=torch.float32, device=device)
+    for block, mask in enumerate((positive, ~positive)):
+        times = ts.index_select(0, torch.nonzero(mask).flatten())  # this polarity, sorted by (pixel, time)
+        if block == 0:
+            before, lowest = count_pos.index_select(0, first_now), count_pos.index_select(0, first_px)
+        else:
+            before = first_now - count_pos.index_select(0, first_now)
+            lowest = first_px - count_pos.index_select(0, first_px)
+        # the j-th most recent earlier event of this pixel and polarity is number before-1-j
+        g = before[:, None] - 1 - slot  # (U, k)
+        valid = g >= lowest[:, None]
+        if times.numel() == 0:
+            feats[:, block * k : (block + 1) * k] = upper
+            continue
+        prev = times.index_select(0, g.clamp_min(0).reshape(-1)).view(-1, k)
+        values = tore_values(t_now[:, None] - prev, min_dt, max_dt)
+        feats[:, block * k : (block + 1) * k] = torch.where(valid, values, upper)
+    out.index_copy_(0, row, feats)
+    return out
+
+
+def _history(history, sensor_size, device) -> EventTensors | None:
+    if history is None:
+        return None
+    if isinstance(history, ToreBuilder):
+        if tuple(history.sensor_size) != tuple(sensor_size):
+            raise ValueError(f"history builder has sensor_size {history.sensor_size}, events {sensor_size}")
+        hist = history.history_events()
+        return EventTensors(*(c.to(device) for c in hist))
+    hist = EventTensors.from_events(history, device)
+    check_events(hist, sensor_size, "history")
+    return hist
