@@ -20,7 +20,7 @@ special events is a wrap (``+ 2**32``); smaller backward jumps are kept as they 
 (they are data, not wraps). The state is carried from chunk to chunk, so a wrap on a
 chunk boundary is handled like any other.
 
-The body streams in chunks (``chunk_records`` events, default 2**21 = 16 MiB) through
+The body streams in chunks (``chunk_records`` events, default 2**18 = 2 MiB) through
 one reused buffer: memory is bounded by the chunk size whatever the file size.
 
 Header parsing: lines are read while the next byte is ``#``; each must end in ``\\n``
@@ -216,14 +216,14 @@ class AedatReader:
 
     Args:
         path: the ``.aedat`` file.
-        chunk_records: records (8-byte events, APS/IMU included) per chunk (default 2**21).
+        chunk_records: records (8-byte events, APS/IMU included) per chunk (default 2**18 = 2 MiB).
         allow_truncated: a body whose size is not a multiple of 8 bytes raises
             :class:`EventFormatError` naming the byte offset of the incomplete event
             (default); with True the complete events are read and the tail is ignored
             (its size is in :attr:`trailing_bytes`).
     """
 
-    def __init__(self, path, chunk_records: int = 1 << 21, allow_truncated: bool = False):
+    def __init__(self, path, chunk_records: int = 1 << 18, allow_truncated: bool = False):
         self.path = Path(path)
         if chunk_records < 1:
             raise ValueError(f"chunk_records must be >= 1, got {chunk_records}")

@@ -103,6 +103,10 @@ class EventFileWriter:
         subject: subject id.
         movement: movement name or id.
         attrs: further file attributes (scalars, strings or JSON-able values).
+        chunk_cache_bytes: HDF5 chunk cache per dataset (default 1 MiB, HDF5's own
+            default; h5py builds may default to 8 MiB, which for the 5 datasets of each
+            camera of a long multi-camera recording adds up to hundreds of MB). Appends
+            only need the one partially filled chunk of each dataset cached.
     """
 
     def __init__(
@@ -114,11 +118,12 @@ class EventFileWriter:
         subject: int | str = -1,
         movement: str = "",
         attrs: Mapping | None = None,
+        chunk_cache_bytes: int = 1 << 20,
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.joint_names = tuple(joint_names)
-        self._file = h5py.File(self.path, "w")
+        self._file = h5py.File(self.path, "w", rdcc_nbytes=int(chunk_cache_bytes))
         a = self._file.attrs
         a["format"] = FORMAT_NAME
         a["format_version"] = FORMAT_VERSION

@@ -328,3 +328,14 @@ def test_command_line(tree, tmp_path):
                  f"hydra.run.dir={tmp_path / 'run2'}"]
     bad = subprocess.run(not_dhp19, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "not a DHP19 folder" in bad.stderr + bad.stdout
+
+
+def test_writer_chunk_cache_bounds_memory(tmp_path):
+    """EventFileWriter opens files with a 1 MiB chunk cache per dataset (h5py's build here
+    defaults to 8 MiB, which held ~200 MB for the 24 datasets of a long 4-camera recording)."""
+    from evpose.io import EventFileWriter
+
+    with EventFileWriter(tmp_path / "a.h5") as w:
+        assert w._file.id.get_access_plist().get_cache()[2] == 1 << 20
+    with EventFileWriter(tmp_path / "b.h5", chunk_cache_bytes=4096) as w:
+        assert w._file.id.get_access_plist().get_cache()[2] == 4096

@@ -60,7 +60,7 @@ class DHP19Converter:
         skip_uncertain: skip recordings without special events instead of converting them
             with the flag ``alignment_uncertain`` (default False).
         overwrite: convert again recordings already converted (default False).
-        chunk_records: AEDAT records per chunk (default 2**20 = 8 MiB; bounds memory).
+        chunk_records: AEDAT records per chunk (default 2**18 = 2 MiB; bounds memory).
         progress: show a progress bar (tqdm when installed, else log lines) (default True).
     """
 
@@ -76,7 +76,7 @@ class DHP19Converter:
         skip_known_corrupt: bool = True,
         skip_uncertain: bool = False,
         overwrite: bool = False,
-        chunk_records: int = 1 << 20,
+        chunk_records: int = 1 << 18,
         progress: bool = True,
     ):
         self.filters = filters if filters is not None else DHP19Filters()

@@ -40,7 +40,6 @@ from .filters import (
     MAP_HEIGHT,
     MAP_WIDTH,
     NUM_CAMERAS,
-    SENSOR_HEIGHT,
     SENSOR_WIDTH,
     DHP19Filters,
     count_pixels,
@@ -89,7 +88,7 @@ def convert_recording(
     movement: int,
     filters: DHP19Filters = DHP19Filters(),
     cameras: dict[str, Camera] | None = None,
-    chunk_records: int = 1 << 20,
+    chunk_records: int = 1 << 18,
     on_bytes: Callable[[int], None] | None = None,
     attrs: dict | None = None,
     allow_uncertain: bool = True,
@@ -103,7 +102,7 @@ def convert_recording(
         subject, session, movement: DHP19's numbers (file attributes).
         filters: which of DHP19's filters to apply (default all, DHP19's parameters).
         cameras: evpose cameras by name (default :func:`evpose.geometry.dhp19_cameras`).
-        chunk_records: AEDAT records per chunk (default 2**20 = 8 MiB; bounds memory).
+        chunk_records: AEDAT records per chunk (default 2**18 = 2 MiB; bounds memory).
         on_bytes: called with the number of ``.aedat`` bytes each chunk of each pass covers.
         attrs: further file attributes.
         allow_uncertain: convert a recording without special events, its labels aligned to
@@ -217,39 +216,47 @@ def _write_events(reader: AedatReader, w: EventFileWriter, iv: MovementInterval,
         idx = np.flatnonzero(m & ok)
         if not idx.size:
             continue
-        t, x, y, p, c = ch.t[idx], ch.x[idx], ch.y[idx], ch.p[idx], ch.camera[idx]
-        X, Y = map_coordinates(x, y, c)
-        # DHP19's order; each filter sees the survivors of the previous one
-        for what in ("hot_pixel", "background_activity", "ir_mask"):
-            if what == "hot_pixel" and hot is not None:
-                keep = ~hot[pixel_index(X, Y)]
-            elif what == "background_activity" and ba is not None:
-                keep = ba(t, X - 1, Y - 1)
-            elif what == "ir_mask" and filters.ir_masks:
-                keep = ir_mask_keep(X, Y, filters.ir_mask_boxes)
+        t, p, c = ch.t[idx], ch.p[idx], ch.camera[idx]
+        X, Y = map_coordinates(ch.x[idx], ch.y[idx], c)
+        # DHP19's order: hot pixels, then background activity on the survivors, then IR masks
+        if hot is not None:
+            keep = ~hot[pixel_index(X, Y)]
+            if not keep.all():
+                counts["hot_pixel"] += len(keep) - int(np.count_nonzero(keep))
+                t, p, c, X, Y = t[keep], p[keep], c[keep], X[keep], Y[keep]
+        keep = ba(t, X - 1, Y - 1) if ba is not None else None
+        if keep is not None:
+            counts["background_activity"] += len(keep) - int(np.count_nonzero(keep))
+        if filters.ir_masks:
+            inside = ~ir_mask_keep(X, Y, filters.ir_mask_boxes)
+            if keep is None:
+                keep = ~inside
             else:
-                continue
-            dropped = len(keep) - int(np.count_nonzero(keep))
-            if dropped:
-                counts[what] += dropped
-                t, x, y, p, c, X, Y = (a[keep] for a in (t, x, y, p, c, X, Y))
+                inside &= keep  # count only the survivors of the background filter
+                keep &= ~inside
+            counts["ir_mask"] += int(np.count_nonzero(inside))
+        if keep is not None and not keep.all():
+            t, p, c, X, Y = t[keep], p[keep], c[keep], X[keep], Y[keep]
+        # split by camera, keeping the time order within each (stable sort of the camera index)
+        order = np.argsort(c, kind="stable")
+        ends = np.cumsum(np.bincount(c, minlength=NUM_CAMERAS))
+        t, p, c, X, Y = t[order], p[order], c[order], X[order], Y[order]
         for cam in range(NUM_CAMERAS):
-            sel = c == cam
-            k = int(np.count_nonzero(sel))
-            if not k:
+            a, b = (ends[cam - 1] if cam else 0), ends[cam]
+            if a == b:
                 continue
             name = CAMERA_OF_ADDRESS[cam]
             ev = make_events(
-                t[sel] - iv.start_us,
-                (SENSOR_WIDTH - 1) - x[sel],
-                (SENSOR_HEIGHT - 1) - y[sel],
-                p[sel],
+                t[a:b] - iv.start_us,
+                X[a:b] - (1 + SENSOR_WIDTH * cam),  # = 345 - x
+                Y[a:b] - 1,  # = 259 - y
+                p[a:b],
             )
             try:
                 w.append_events(name, ev)
             except EventFormatError as e:
                 raise EventFormatError(reader.path, f"events of address camera {cam} ({name})", e.detail) from None
-            written[name] += k
+            written[name] += int(b - a)
     counts["written"] = written
     return counts
 
