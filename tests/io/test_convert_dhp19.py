@@ -26,7 +26,6 @@ from evpose.io import EventFormatError, EventRecording
 from evpose.io.dhp19 import CAMERA_OF_ADDRESS, DHP19Converter, DHP19Filters, convert_recording
 from evpose.types import JOINT_NAMES
 
-REPO = Path(__file__).resolve().parents[2]
 HEADER = b"#!AER-DAT2.0\r\n# This is a raw AE data file - do not edit\r\n# AEChip: ch.unizh.ini.jaer.chip.multicamera.MultiDavis346BCameraChip\r\n"
 START = 5_000_000  # the movement's start special event (us, raw clock)
 # small threshold so that the fake data has hot pixels
@@ -315,18 +314,18 @@ def test_truncated_aedat_fails_alone_with_byte_offset(tmp_path):
 def test_command_line(tree, tmp_path):
     root, _ = tree
     out = tmp_path / "cli_out"
-    env = {**os.environ, "EVPOSE_ROOT": str(tmp_path)}
+    env = {k: v for k, v in os.environ.items() if k != "EVPOSE_ROOT"}
     cmd = [sys.executable, "-m", "evpose.cli.convert_dhp19", f"root={root}", f"out={out}",
            "converter.subjects=[13]", "converter.progress=false", "converter.filters.background_activity=false",
            f"hydra.run.dir={tmp_path / 'run'}"]
-    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     m = load_manifest(out)
     assert [x["path"] for x in m["recordings"]] == ["test/S13_session5_mov7.h5"]
     assert m["parameters"]["filters"]["background_activity"] is False
     not_dhp19 = [sys.executable, "-m", "evpose.cli.convert_dhp19", f"root={tmp_path}", f"out={tmp_path / 'o2'}",
                  f"hydra.run.dir={tmp_path / 'run2'}"]
-    bad = subprocess.run(not_dhp19, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(not_dhp19, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "not a DHP19 folder" in bad.stderr + bad.stdout
 
 

@@ -264,16 +264,18 @@ class _Progress:
 
     def __init__(self, total: int, enabled: bool = True):
         self.total, self.done, self._next = max(int(total), 1), 0, 0.05
-        self._bar = None
+        self._bar = self._redirect = None
         self.enabled = enabled
         if enabled:
             try:
                 from tqdm.auto import tqdm
+                from tqdm.contrib.logging import logging_redirect_tqdm
             except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self._bar = tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
-                                 desc="DHP19", dynamic_ncols=True)
+                return
+            self._redirect = logging_redirect_tqdm()  # log lines above the bar, not through it
+            self._redirect.__enter__()
+            self._bar = tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
+                             desc="DHP19", dynamic_ncols=True)
 
     def describe(self, text: str) -> None:
         if self._bar is not None:
@@ -291,3 +293,5 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._redirect.__exit__(None, None, None)
+            self._bar = None
