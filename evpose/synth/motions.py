@@ -33,6 +33,11 @@ def _open(theta):
     return 0.5 - 0.5 * np.cos(theta)
 
 
+def _hop(x, threshold: float = 0.5):
+    """Smooth airborne bumps: 0 while ``x <= threshold``, rising to 1 at ``x = 1``."""
+    return (np.maximum(x - threshold, 0.0) / (1.0 - threshold)) ** 2
+
+
 def _rest(T: int) -> dict[str, np.ndarray]:
     """A relaxed standing posture: arms slightly out, elbows a little bent, feet apart."""
     z = np.zeros(T)
@@ -94,7 +99,7 @@ def jog(theta, amp, sk, knee_height: float = 1.0, **_):
         sh_flex_r=-30 * _D * amp * np.sin(theta), sh_flex_l=30 * _D * amp * np.sin(theta),
         elbow_r=np.full(len(theta), 90 * _D), elbow_l=np.full(len(theta), 90 * _D),
         sh_rot_r=np.full(len(theta), -15 * _D), sh_rot_l=np.full(len(theta), -15 * _D),
-        hop=0.02 * sk.height * amp * np.sin(2 * theta) ** 2,
+        hop=0.025 * sk.height * amp * _hop(np.cos(2 * theta)),  # airborne as the feet switch
         pitch=np.full(len(theta), 5 * _D), twist=6 * _D * amp * np.sin(theta),
     )  # fmt: skip
     return a
@@ -103,7 +108,7 @@ def jog(theta, amp, sk, knee_height: float = 1.0, **_):
 def high_knees(theta, amp, sk, **_):
     """High knees: thighs up to horizontal, arms pumping."""
     a = jog(theta, amp, sk, knee_height=1.8)
-    a["hop"] = 0.012 * sk.height * amp * np.sin(2 * theta) ** 2
+    a["hop"] = 0.015 * sk.height * amp * _hop(np.cos(2 * theta))
     return a
 
 
@@ -127,7 +132,7 @@ def jumping_jacks(theta, amp, sk, **_):
         a[f"elbow_{s}"] = (10 + 10 * o) * _D
         a[f"hip_abd_{s}"] = (4 + 14 * amp * o) * _D
         a[f"knee_{s}"] = 10 * _D * np.sin(theta) ** 2
-    a["hop"] = 0.035 * sk.height * amp * np.sin(theta) ** 2
+    a["hop"] = 0.04 * sk.height * amp * _hop(np.sin(theta) ** 2)  # airborne while the feet move
     return a
 
 
@@ -221,7 +226,7 @@ def side_lunges(theta, amp, sk, **_):
     L = sk.thigh + sk.shin
     bent = {}
     for s in "rl":
-        flex, knee, abd = 60 * _D * e[s], 95 * _D * e[s], (6 + 28 * e[s]) * _D
+        flex, knee, abd = 45 * _D * e[s], 75 * _D * e[s], (6 + 16 * e[s]) * _D
         # height of the bent leg's foot below its hip
         drop = np.cos(abd) * (sk.thigh * np.cos(flex) + sk.shin * np.cos(knee - flex))
         bent[s] = (flex, knee, abd, drop)

@@ -238,6 +238,10 @@ def preset_config(preset: str | SynthConfig = "demo", **overrides) -> SynthConfi
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
         base = PRESETS[preset]
+    valid = [f.name for f in dataclasses.fields(SynthConfig)]
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown synthetic-data parameter(s) {unknown}; valid: {', '.join(valid)}")
     changes = {k: v for k, v in overrides.items() if v is not None}
     return base.replace(**changes) if changes else base
 
