@@ -254,6 +254,12 @@ def test_resume_keeps_finished_files_and_refuses_other_filters(converted):
     assert again["recordings"] == manifest["recordings"]
     with pytest.raises(ValueError, match="converted with filters"):
         DHP19Converter(filters=DHP19Filters.none(), progress=False).run(root, out)
+    # new splits move the files instead of converting them again
+    moved = DHP19Converter(filters=FILTERS, progress=False, train_subjects=[4], val_subjects=[1]).run(root, out)
+    assert (out / "val" / "S01_session1_mov1.h5").stat().st_mtime_ns == before and not f.exists()
+    assert {r["split"] for r in moved["recordings"] if r["subject"] == 1} == {"val"}
+    DHP19Converter(filters=FILTERS, progress=False).run(root, out)  # and back
+    assert f.stat().st_mtime_ns == before
 
 
 def test_geometry_flips_and_camera_mapping(tmp_path):

@@ -133,6 +133,13 @@ class DHP19Converter:
             p.unlink()
         plan = [(r, out / split_of(r.subject, self.train_subjects, self.test_subjects, self.val_subjects) / f"{r.name}.h5")
                 for r in recordings]
+        for _, path in plan:  # splits changed since a previous run: move, do not convert again
+            for other in ("train", "val", "test"):
+                moved = out / other / path.name
+                if other != path.parent.name and moved.exists() and not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    moved.replace(path)
+                    log.info("%s: moved to the %s split", moved, path.parent.name)
         if not self.overwrite:
             self._check_previous(plan)
         manifest = {
