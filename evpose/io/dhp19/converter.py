@@ -129,10 +129,11 @@ class DHP19Converter:
                         len(missing), missing[0]["reason"])
             for m in missing:
                 log.debug("S%s session%s mov%s: skipped: %s", m["subject"], m["session"], m["movement"], m["reason"])
-        for p in out.glob(f"*/*.h5{PARTIAL_SUFFIX}"):  # left by an interrupted run
-            p.unlink()
         plan = [(r, out / split_of(r.subject, self.train_subjects, self.test_subjects, self.val_subjects) / f"{r.name}.h5")
                 for r in recordings]
+        for _, path in plan:  # left by an interrupted run (only this run's: others may run beside it)
+            for split in ("train", "val", "test"):
+                (out / split / (path.name + PARTIAL_SUFFIX)).unlink(missing_ok=True)
         for _, path in plan:  # splits changed since a previous run: move, do not convert again
             for other in ("train", "val", "test"):
                 moved = out / other / path.name
