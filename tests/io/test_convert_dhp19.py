@@ -206,6 +206,7 @@ def test_cameras_and_poses(converted):
     root, made, out, _ = converted
     _, fields = made[(1, 1, 1)]
     with EventRecording(out / "train" / "S01_session1_mov1.h5") as rec:
+        rec.validate()  # every value of the file checked
         cams = dhp19_cameras()
         assert sorted(rec.camera_names) == ["cam1", "cam2", "cam3", "cam4"]
         for name, cam in cams.items():
@@ -217,6 +218,17 @@ def test_cameras_and_poses(converted):
         assert valid.sum() == 30 * 13 - 1 and not valid[3, JOINT_NAMES.index("elbowL")]
         joints, ok = rec.joints_at(70_000)  # Vicon sample 7
         np.testing.assert_allclose(joints[ok], want[7][ok], rtol=1e-6)
+
+
+def test_converted_folder_feeds_the_window_dataset(converted):
+    from evpose.data import EventWindowDataset
+
+    root, made, out, _ = converted
+    ds = EventWindowDataset.from_folder(out, "train", cameras=["cam2", "cam3"], num_events=40)
+    assert len(ds) > 4
+    s = ds[0]
+    assert s["camera"].name in ("cam2", "cam3") and len(s["events"]) == 40
+    assert s["joints3d"].shape == (13, 3) and s["joints2d"].shape == (13, 2)
 
 
 def test_no_special_event_is_flagged_and_cut_at_first_and_last_event(converted):
