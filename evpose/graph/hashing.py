@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..representations.events import on_numpy
+
 #: Largest key (exclusive) a grid may use; leaves room for the +1 of range ends.
 MAX_KEY = 1 << 62
 
@@ -34,7 +36,7 @@ def cumsum(x: Tensor) -> Tensor:
     Shapes:
         x: (N,) -> (N,)
     """
-    if x.device.type == "cpu" and x.numel():
+    if on_numpy(x) and x.numel():
         arr = x.numpy()
         dtype = np.int64 if arr.dtype.kind in "biu" else None
         return torch.from_numpy(np.cumsum(arr, dtype=dtype))
@@ -52,7 +54,7 @@ def sort_stable(keys: Tensor) -> tuple[Tensor, Tensor]:
         keys: (N,) -> (N,), (N,)
     """
     n = keys.numel()
-    if keys.device.type == "cpu" and n > 1:
+    if on_numpy(keys) and n > 1:
         bits = (n - 1).bit_length()
         kmax = int(keys.max())
         if int(keys.min()) >= 0 and kmax < (1 << (63 - bits)):
@@ -71,9 +73,28 @@ def sort_values(keys: Tensor) -> Tensor:
     Shapes:
         keys: (N,) -> (N,)
     """
-    if keys.device.type == "cpu":
+    if on_numpy(keys):
         return torch.from_numpy(np.sort(keys.numpy()))
     return torch.sort(keys).values
+
+
+def rank_in_runs(sorted_keys: Tensor) -> Tensor:
+    """Position of every entry of a sorted array inside its run of equal keys (0, 1, ...).
+
+    Shapes:
+        sorted_keys: (N,) -> (N,) int64
+    """
+    n = sorted_keys.numel()
+    if on_numpy(sorted_keys):  # torch.cummax is slow on CPU
+        keys = sorted_keys.numpy()
+        new = np.ones(n, dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        pos = np.arange(n)
+        return torch.from_numpy(pos - np.maximum.accumulate(np.where(new, pos, 0)))
+    pos = torch.arange(n, device=sorted_keys.device)
+    new = torch.ones(n, dtype=torch.bool, device=sorted_keys.device)
+    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return pos - torch.cummax(torch.where(new, pos, 0), 0).values
 
 
 def take(a: Tensor, index: Tensor) -> Tensor:
@@ -92,14 +113,14 @@ def nonzero(mask: Tensor) -> Tensor:
     Shapes:
         mask: (N,) -> (M,)
     """
-    if mask.device.type == "cpu":
+    if on_numpy(mask):
         return torch.from_numpy(np.flatnonzero(mask.numpy()))
     return torch.nonzero(mask).flatten()
 
 
 def floordiv(a: Tensor, k: int) -> Tensor:
     """``a // k`` for int64 ``a`` and a positive int ``k``."""
-    if a.device.type == "cpu":
+    if on_numpy(a):
         return torch.from_numpy(a.numpy() // k)
     return torch.div(a, k, rounding_mode="floor")
 
@@ -118,7 +139,7 @@ def expand_ranges(starts: Tensor, lengths: Tensor, group: int = 1) -> tuple[Tens
     Shapes:
         starts, lengths: (R,) int64 -> owner, values: (sum(lengths),) int64
     """
-    if starts.device.type == "cpu":
+    if on_numpy(starts):
         owner, values = _expand_ranges_numpy(starts.numpy(), lengths.numpy(), group)
         return torch.from_numpy(owner), torch.from_numpy(values)
     return _expand_ranges_torch(starts, lengths, group)
@@ -204,12 +225,7 @@ def segment_order(segment: Tensor, score: Tensor, index: Tensor) -> tuple[Tensor
     order = sort_stable(index.to(torch.int64))[1]
     order = take(order, sort_stable(take(order_key(score), order))[1])
     seg_sorted, o = sort_stable(take(segment.to(torch.int64), order))
-    order = take(order, o)
-    is_first = torch.ones(m, dtype=torch.bool, device=segment.device)
-    is_first[1:] = seg_sorted[1:] != seg_sorted[:-1]
-    pos = torch.arange(m, device=segment.device)
-    first_pos = torch.cummax(torch.where(is_first, pos, 0), 0).values
-    return order, pos - first_pos
+    return take(order, o), rank_in_runs(seg_sorted)
 
 
 def segment_smallest(segment: Tensor, score: Tensor, index: Tensor, k: int) -> Tensor:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from ..representations.events import on_numpy
 from .hashing import (
     CellGrid,
     neighbour_segments,
@@ -22,6 +24,7 @@ from .hashing import (
     expand_ranges,
     nonzero,
     order_key,
+    rank_in_runs,
     segment_order,
     sort_values,
     take,
@@ -29,7 +32,7 @@ from .hashing import (
 
 #: Aim: a query's own cell holds about TARGET * k / 3^(D-1) points (most queries then
 #: finish in the first 3^D block).
-TARGET = 9.0
+TARGET = 4.0
 
 #: Queries handled together (bounds the memory of the per-query range tables).
 QUERY_CHUNK = 1 << 15
@@ -85,16 +88,19 @@ def _nearest_first(q: Tensor, j: Tensor, d2: Tensor, k: int | None, j_bits: int 
     """
     if j_bits is not None:
         low = 31 + j_bits
-        key = (q << low) | (order_key(d2) << j_bits) | j
-        key = sort_values(key)
-        q = key >> low
-        j = key & ((1 << j_bits) - 1)
-        d2 = ((key >> j_bits) & ((1 << 31) - 1)).to(torch.int32).view(torch.float32)
-        n = key.numel()
-        is_first = torch.ones(n, dtype=torch.bool, device=key.device)
-        is_first[1:] = q[1:] != q[:-1]
-        pos = torch.arange(n, device=key.device)
-        rank = pos - torch.cummax(torch.where(is_first, pos, 0), 0).values
+        if on_numpy(q):  # numpy: faster integer ops and sort on CPU
+            d2n = d2.numpy() + np.float32(0.0)  # -0.0 -> +0.0
+            kn = (q.numpy() << low) | (d2n.view(np.int32).astype(np.int64) << j_bits) | j.numpy()
+            kn.sort()
+            q = torch.from_numpy(kn >> low)
+            j = torch.from_numpy(kn & ((1 << j_bits) - 1))
+            d2 = torch.from_numpy(((kn >> j_bits) & ((1 << 31) - 1)).astype(np.int32).view(np.float32))
+        else:
+            key = sort_values((q << low) | (order_key(d2) << j_bits) | j)
+            q = key >> low
+            j = key & ((1 << j_bits) - 1)
+            d2 = ((key >> j_bits) & ((1 << 31) - 1)).to(torch.int32).view(torch.float32)
+        rank = rank_in_runs(q)
     else:
         order, rank = segment_order(q, d2, j)
         q, j, d2 = take(q, order), take(j, order), take(d2, order)

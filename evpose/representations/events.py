@@ -14,6 +14,17 @@ import torch
 from torch import Tensor
 
 
+#: Run the CPU side of evpose's tensor kernels through numpy (same memory, same results):
+#: torch's CPU kernels for sorting, cumulative sums, cummax and small ops are several
+#: times slower. Tests switch it off to run the device (torch) code paths on CPU.
+NUMPY_ON_CPU = True
+
+
+def on_numpy(t: Tensor) -> bool:
+    """Whether to compute on ``t`` (a CPU tensor) through numpy."""
+    return NUMPY_ON_CPU and t.device.type == "cpu"
+
+
 class EventTensors(NamedTuple):
     """Event columns on one device: t (us), x (column), y (row), p (> 0: positive).
 
@@ -86,9 +97,9 @@ def check_events(ev: EventTensors, sensor_size: tuple[int, int], name: str = "ev
     if n == 0:
         return
     for col, field, size, what in ((ev.x, "x", w, "width"), (ev.y, "y", h, "height")):
-        bad = (col < 0) | (col >= size)
-        if bool(bad.any()):
-            i = int(torch.nonzero(bad)[0])
+        lo, hi = (int(v) for v in torch.aminmax(col))
+        if lo < 0 or hi >= size:
+            i = int(torch.nonzero((col < 0) | (col >= size))[0])
             raise ValueError(
                 f"{name}[{i}].{field} = {int(col[i])} is outside the sensor ({what} {size}, sensor_size {(h, w)})"
             )
@@ -111,7 +122,7 @@ def sort_values(keys: Tensor) -> Tensor:
     Shapes:
         keys: (N,) -> (N,)
     """
-    if keys.device.type == "cpu":
+    if on_numpy(keys):
         return torch.from_numpy(np.sort(keys.numpy()))
     return torch.sort(keys).values
 
@@ -123,7 +134,7 @@ def exclusive_cumsum(x: Tensor) -> Tensor:
         x: (N,) -> (N + 1,)
     """
     out = torch.zeros(x.numel() + 1, dtype=torch.int64, device=x.device)
-    if x.device.type == "cpu":
+    if on_numpy(x):
         np.cumsum(x.numpy(), out=out.numpy()[1:])
     else:
         torch.cumsum(x, 0, out=out[1:])
@@ -137,6 +148,11 @@ def run_starts(sorted_keys: Tensor) -> Tensor:
         sorted_keys: (N,) -> (N,) int64
     """
     n = sorted_keys.numel()
+    if on_numpy(sorted_keys):  # torch.cummax is slow on CPU
+        keys = sorted_keys.numpy()
+        new = np.ones(n, dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        return torch.from_numpy(np.maximum.accumulate(np.where(new, np.arange(n), 0)))
     pos = torch.arange(n, device=sorted_keys.device)
     new = torch.ones(n, dtype=torch.bool, device=sorted_keys.device)
     new[1:] = sorted_keys[1:] != sorted_keys[:-1]
@@ -151,7 +167,7 @@ def argsort_stable(keys: Tensor) -> Tensor:
         keys: (N,) -> (N,) int64
     """
     n = keys.numel()
-    if keys.device.type == "cpu" and n > 1:
+    if on_numpy(keys) and n > 1:
         bits = (n - 1).bit_length()
         if int(keys.min()) >= 0 and int(keys.max()) < (1 << (63 - bits)):
             packed = (keys.numpy() << bits) | np.arange(n, dtype=np.int64)

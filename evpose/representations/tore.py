@@ -21,10 +21,11 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from .events import EventTensors, check_events, check_sensor_size, check_tore_params, sort_values
+from .events import EventTensors, check_events, check_sensor_size, check_tore_params, on_numpy, sort_values
 
 #: Ages below this (us) all read 0: "just now" (the reference's value).
 MIN_DT = 150.0
@@ -137,7 +138,12 @@ def tore_volume_tensors(
     hw = h * w
     out = torch.full((num_t, 2 * k, hw), upper, dtype=torch.float32, device=device)
     if len(events) and num_t:
-        _fill_volumes(out, events, times, (h, w), k, min_dt, max_dt)
+        if on_numpy(events.t):  # numpy: several times less overhead per operation
+            x, y, p = (c.numpy() for c in (events.x, events.y, events.p))
+            key = np.where(p > 0, 0, hw) + y.astype(np.int64) * w + x
+            _fill_volumes_numpy(out.numpy(), events.t.to(torch.int64).numpy(), key, times.numpy(), hw, k, min_dt, max_dt)
+        else:
+            _fill_volumes(out, events, times, (h, w), k, min_dt, max_dt)
     out = out.view(num_t, 2 * k, h, w)
     return out[0] if scalar else out
 
@@ -178,6 +184,51 @@ def _fill_volumes(out: Tensor, ev: EventTensors, times: Tensor, sensor_size, k, 
     step = max(1, TIMES_BY_BUFFERS // num_g)
     for a in range(0, times.numel(), step):
         _fill_times(flat[a : a + step], times[a : a + step], s, st, first, buf, block, pixel, tbits, t0, hw, k, min_dt, max_dt)
+
+
+def _fill_volumes_numpy(out, t, key, times, hw, k, min_dt, max_dt) -> None:
+    """The CPU twin of :func:`_fill_volumes` (same steps, numpy arrays)."""
+    t_hi = math.ceil(float(times.max()))
+    t_lo = math.floor(float(times.min()) - max_dt)
+    keep = (t < t_hi) & (t > t_lo)
+    if not keep.all():
+        t, key = t[keep], key[keep]
+    if t.size == 0:
+        return
+    t0 = int(t.min())
+    span = max(int(t.max()) - t0, t_hi - t0, 0) + 1
+    tbits = span.bit_length()
+    if 2 * hw >= 1 << (62 - tbits):
+        raise ValueError(f"events span {span} us: too long to sort with {2 * hw} buffers; split the stream")
+    s = np.sort((key << tbits) | (t - t0))
+    skey = s >> tbits
+    st = (s & ((1 << tbits) - 1)) + t0
+    new = np.ones(s.size, dtype=bool)
+    np.not_equal(skey[1:], skey[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    buf = skey[first]
+    block = buf // hw
+    pixel = buf - block * hw
+    num_g = buf.size
+    flat = out.reshape(times.size, -1)
+    upper = tore_upper_bound(min_dt, max_dt)
+    step = max(1, TIMES_BY_BUFFERS // num_g)
+    for a in range(0, times.size, step):
+        tt = times[a : a + step]
+        ceil_t = np.clip(np.ceil(tt).astype(np.int64) - t0, 0, (1 << tbits) - 1)
+        end = np.searchsorted(s, ((buf[None, :] << tbits) + ceil_t[:, None]).ravel())  # (T * G,)
+        pos = end[None, :] - 1 - np.arange(k)[:, None]  # (k, T * G)
+        valid = pos >= np.tile(first, tt.size)[None, :]
+        sel = np.flatnonzero(valid)
+        if sel.size == 0:
+            continue
+        j, tg = np.divmod(sel, tt.size * num_g)
+        ti = tg // num_g
+        g = tg - ti * num_g
+        dt = np.minimum(tt[ti] - st[pos.ravel()[sel]], max_dt)
+        v = np.clip(np.log1p(dt) - math.log1p(min_dt), 0.0, upper)
+        index = ((ti * (2 * k) + block[g] * k + j) * hw) + pixel[g]
+        flat[a : a + step].reshape(-1)[index] = v
 
 
 #: Sample times x buffers handled together (bounds the working memory).

@@ -136,3 +136,15 @@ def test_cuda_matches_cpu(blob_events):
     gpu = tore_volume(blob_events, [5_000, 30_000], SENSOR, device="cuda")
     assert gpu.device.type == "cuda"
     assert torch.allclose(cpu, gpu.cpu(), atol=1e-6)
+
+
+def test_torch_kernel_equals_numpy_kernel(blob_events):
+    """The device (torch) kernel, run here on CPU, equals the CPU (numpy) kernel."""
+    from evpose.representations import tore as tore_module
+
+    ev = EventTensors.from_events(blob_events)
+    times = torch.tensor([0.0, 7_000.0, 20_000.5, 45_000.0], dtype=torch.float64)
+    out = torch.full((4, 8, 63), tore_upper_bound(), dtype=torch.float32)
+    tore_module._fill_volumes(out, ev, times, SENSOR, 4, 150.0, 5e6)
+    want = tore_volume(blob_events, times.tolist(), SENSOR)
+    assert torch.allclose(out.view(4, 8, *SENSOR), want, atol=1e-6)
