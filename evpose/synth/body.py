@@ -237,7 +237,7 @@ def _garment_texture(rng: np.random.Generator, kind: str) -> np.ndarray:
             ang = rng.uniform(0, np.pi)
             lam = rng.uniform(30, 70)
             tex[k, :2] = np.cos(ang) / lam, np.sin(ang) / lam
-            tex[k, 3] = rng.uniform(0.1, 0.2)
+            tex[k, 3] = rng.uniform(0.14, 0.24)
     return tex
 
 

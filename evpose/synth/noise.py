@@ -15,7 +15,7 @@ def background_activity(
     height: int,
     width: int,
     duration_us: float,
-    rate_hz: float = 0.2,
+    rate_hz: float = 0.1,
     on_fraction: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shot-noise events of the whole sensor.
@@ -24,7 +24,7 @@ def background_activity(
         rng: random generator.
         height, width: sensor size.
         duration_us: length of the recording, microseconds (events in ``[0, duration)``).
-        rate_hz: events per second per pixel (default 0.2; 0 disables).
+        rate_hz: events per second per pixel (default 0.1; 0 disables).
         on_fraction: probability that a noise event is ON (default 0.5).
 
     Returns:

@@ -76,7 +76,7 @@ class SynthConfig:
     threshold_std: float = 0.03
     threshold_min: float = 0.05
     refractory_us: float = 100.0
-    noise_rate_hz: float = 0.2
+    noise_rate_hz: float = 0.1
     noise_on_fraction: float = 0.5
     hot_pixel_fraction: float = 1e-4
     hot_pixel_rate_hz: tuple[float, float] = (5.0, 50.0)
@@ -212,7 +212,7 @@ class SynthConfig:
 #: of the twelve held out for validation).
 PRESETS: dict[str, SynthConfig] = {
     "demo": SynthConfig(
-        splits={"train": (1, 2, 3, 4), "val": (5,), "test": (6,)},
+        splits={"train": (1, 2, 3), "val": (4,), "test": (5,)},
         movements=BASIC_MOVEMENTS,
         duration_s=2.0,
         max_step_px=2.0,

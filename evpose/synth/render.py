@@ -194,7 +194,8 @@ class TextureAtlas:
         nv = np.take(self.nv32, m, mode="clip")
         iu = (s * np.take(self.u_scale, m, mode="clip") + np.float32(0.5)).astype(np.int32)
         iv = (v_mm * np.float32(1.0 / self.texel) + np.take(self.v_shift, m, mode="clip")).astype(np.int32)
-        np.clip(iv, 0, nv - 1, out=iv)
+        np.maximum(iv, 0, out=iv)
+        np.minimum(iv, nv - 1, out=iv)
         return np.take(self.values, np.take(self.offset, m, mode="clip") + iu * nv + iv, mode="clip")
 
 
@@ -258,7 +259,14 @@ class CapsuleRenderer:
         self.ambient = float(ambient)
 
     # ------------------------------------------------------------------ passes
-    def render(self, proj: Projected, boxes: np.ndarray, region: Region, log_eps: float | None = None) -> Frames:
+    def render(
+        self,
+        proj: Projected,
+        boxes: np.ndarray,
+        region: Region,
+        log_eps: float | None = None,
+        out: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Frames:
         """Render B instants inside ``region``.
 
         Args:
@@ -267,14 +275,22 @@ class CapsuleRenderer:
             region: the rectangle to render (must hold every box to be complete).
             log_eps: if given, return ``ln(I + log_eps)`` instead of ``I`` (computed only
                 where a body is drawn; the background's log is cached).
+            out: optional (intensity, label) arrays of shape (B, h, w), float32 and int16,
+                to render into (default: new arrays).
         """
         B, M = proj.a.shape[:2]
         h, w = region.shape
         ys, xs = region.slices
         bg = self.background if log_eps is None else self._log_background(log_eps)
-        intensity = np.empty((B, h, w), dtype=np.float32)
+        if out is None:
+            intensity = np.empty((B, h, w), dtype=np.float32)
+            label = np.empty((B, h, w), dtype=np.int16)
+        else:
+            intensity, label = out
+            if intensity.shape != (B, h, w) or label.shape != (B, h, w):
+                raise ValueError(f"out arrays must be {(B, h, w)}, got {intensity.shape} and {label.shape}")
         intensity[:] = bg[ys, xs]
-        label = np.full((B, h, w), -1, dtype=np.int16)
+        label[:] = -1
         if region.empty:
             return Frames(region, intensity, label, log_eps is not None)
         live = (boxes[..., 1] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 2])  # (B, M)
@@ -310,7 +326,8 @@ class CapsuleRenderer:
             along = dx * g.ux[m] + dy * g.uy[m]
             across = dy * g.ux[m] - dx * g.uy[m]
             # the nearest axis point is at clip(along, 0, length); s = that / length
-            alc = np.clip(along, f32(0.0), g.length[m])
+            alc = np.maximum(along, f32(0.0))
+            np.minimum(alc, g.length[m], out=alc)
             along -= alc
             along *= along
             across *= across
@@ -329,7 +346,7 @@ class CapsuleRenderer:
             z = alc * g.dz_per_px[m]
             z += g.za[m]
             z -= bulge
-            z += far * f32(_FAR_MM)
+            np.add(z, f32(_FAR_MM), out=z, where=far)
             z *= f32(8.0)
             k = z.astype(np.int32)
             k <<= _KEY_BITS
@@ -369,7 +386,8 @@ class CapsuleRenderer:
         # recompute the winner's surface coordinates at the pixel (cheaper than storing them)
         dx = (px + region.x0).astype(np.float32) - ax
         dy = (py + region.y0).astype(np.float32) - ay
-        alc = np.clip(dx * ux + dy * uy, 0.0, length)
+        alc = np.maximum(dx * ux + dy * uy, np.float32(0.0))
+        np.minimum(alc, length, out=alc)
         ex = dx - alc * ux
         ey = dy - alc * uy
         rinv = 1.0 / (ra + alc * dr_per_px)

@@ -34,7 +34,7 @@ class EventModel:
         threshold_std: per-pixel standard deviation of C (default 0.03).
         threshold_min: lower clip of C (default 0.05).
         refractory_us: refractory period (default 100 us).
-        noise_rate_hz: background activity per pixel (default 0.2 Hz).
+        noise_rate_hz: background activity per pixel (default 0.1 Hz, a DAVIS346 in indoor light).
         noise_on_fraction: share of ON noise events (default 0.5).
         hot_pixel_fraction: share of hot pixels (default 1e-4).
         hot_pixel_rate_hz: (low, high) rate range of hot pixels (default 5 .. 50 Hz).
@@ -50,7 +50,7 @@ class EventModel:
     threshold_std: float = 0.03
     threshold_min: float = 0.05
     refractory_us: float = 100.0
-    noise_rate_hz: float = 0.2
+    noise_rate_hz: float = 0.1
     noise_on_fraction: float = 0.5
     hot_pixel_fraction: float = 1e-4
     hot_pixel_rate_hz: tuple[float, float] = (5.0, 50.0)
@@ -217,11 +217,9 @@ def simulate_camera(
         ys, xs = region.slices
         L = np.empty((s1 - s0 + 1,) + region.shape, dtype=np.float32)
         lab = np.empty(L.shape, dtype=np.int16)
-        fr = renderer.render(take(slice(s0, s1)), boxes[s0:s1], region, log_eps=eps)
+        renderer.render(take(slice(s0, s1)), boxes[s0:s1], region, log_eps=eps, out=(L[1:], lab[1:]))
         L[0] = L_cur[ys, xs]
-        L[1:] = fr.intensity
         lab[0] = lab_cur[ys, xs]
-        lab[1:] = fr.label
         sim.process(region, L, lab, times[s0 - 1 : s1])
         L_cur[ys, xs] = L[-1]
         lab_cur[ys, xs] = lab[-1]
