@@ -59,21 +59,25 @@ def sort_stable(keys: Tensor) -> tuple[Tensor, Tensor]:
         kmax = int(keys.max())
         if int(keys.min()) >= 0 and kmax < (1 << (63 - bits)):
             # pack the position under the key: one plain (SIMD) sort of unique int64
-            packed = (keys.numpy().astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
+            packed = keys.numpy().astype(np.int64, copy=False) << bits
+            packed |= np.arange(n, dtype=np.int64)
             packed.sort()
             return torch.from_numpy(packed >> bits), torch.from_numpy(packed & ((1 << bits) - 1))
     out = torch.sort(keys, stable=True)
     return out.values, out.indices
 
 
-def sort_values(keys: Tensor) -> Tensor:
+def sort_values(keys: Tensor, inplace: bool = False) -> Tensor:
     """Ascending sort of int64 values (no permutation; for keys that are all distinct or
-    whose order among equals does not matter).
+    whose order among equals does not matter). ``inplace`` sorts ``keys`` itself on CPU.
 
     Shapes:
         keys: (N,) -> (N,)
     """
     if on_numpy(keys):
+        if inplace:
+            keys.numpy().sort()
+            return keys
         return torch.from_numpy(np.sort(keys.numpy()))
     return torch.sort(keys).values
 
@@ -282,6 +286,31 @@ def check_points(pos: Tensor, name: str = "pos") -> Tensor:
     return pos
 
 
+#: A grid gets a dense table of prefix counts (4 bytes a cell below 2^31 points) when
+#: it has at most this many cells per point (plus 2^20).
+DENSE_CELLS_PER_POINT = 16
+
+
+def _prefix_counts(sorted_keys: Tensor, num_keys: int) -> Tensor:
+    """``prefix[c]`` = number of keys below c, for c in [0, num_keys], from sorted keys
+    (one pass writing the table, no per-cell counting array)."""
+    n = sorted_keys.numel()
+    dtype = torch.int32 if n < (1 << 31) else torch.int64
+    device = sorted_keys.device
+    if n == 0:
+        return torch.zeros(num_keys + 1, dtype=dtype, device=device)
+    new = torch.ones(n, dtype=torch.bool, device=device)
+    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    first = nonzero(new)
+    ukeys = take(sorted_keys, first)
+    # keys in (ukeys[i-1], ukeys[i]] have first[i] points below them; above the last, n
+    values = torch.cat([first, torch.tensor([n], device=device)]).to(dtype)
+    lengths = torch.diff(ukeys, prepend=torch.tensor([-1], device=device), append=torch.tensor([num_keys], device=device))
+    if on_numpy(values):
+        return torch.from_numpy(np.repeat(values.numpy(), lengths.numpy()))
+    return torch.repeat_interleave(values, lengths, output_size=num_keys + 1)
+
+
 class CellGrid:
     """Points sorted by the cell of a regular grid they fall in.
 
@@ -316,12 +345,10 @@ class CellGrid:
         self.strides = torch.tensor(strides[:-1], dtype=torch.int64, device=self.device)
         self.keys = self.encode(coords, batch)
         self.sorted_keys, self.perm = sort_stable(self.keys)
-        # dense prefix counts when the grid is small: O(1) range look-ups
+        # dense prefix counts when the grid is small next to the points: O(1) look-ups
         self._prefix = None
-        if self.num_keys <= 4 * n + (1 << 20):
-            counts = torch.bincount(self.keys, minlength=self.num_keys)
-            self._prefix = torch.zeros(self.num_keys + 1, dtype=torch.int64, device=self.device)
-            self._prefix[1:] = cumsum(counts)
+        if self.num_keys <= DENSE_CELLS_PER_POINT * n + (1 << 20):
+            self._prefix = _prefix_counts(self.sorted_keys, self.num_keys)
 
     def encode(self, coords: Tensor, batch: Tensor) -> Tensor:
         """Keys of cells (coordinates must be inside the grid)."""
@@ -330,7 +357,7 @@ class CellGrid:
     def count_below(self, keys: Tensor) -> Tensor:
         """Number of points whose key is smaller than each of ``keys`` (<= num_keys)."""
         if self._prefix is not None:
-            return self._prefix[keys]
+            return take(self._prefix, keys.reshape(-1)).view(keys.shape).to(torch.int64)
         return torch.searchsorted(self.sorted_keys, keys)
 
     def ranges(self, coords: Tensor, batch: Tensor, segments: "NeighbourSegments") -> tuple[Tensor, Tensor]:

@@ -334,15 +334,26 @@ def radius_graph(
     i, j, d2 = radius_pairs(pos, r, batch)
     bits = max(n - 1, 1).bit_length()
     # every pair gives two directed edges; each is packed as (centre << bits) | neighbour
-    keys = [(i << bits) | j, (j << bits) | i]
-    if loop:
-        ids = torch.arange(n, device=device)
-        keys.append((ids << bits) | ids)
     if cap is not None and n:
         degree = torch.bincount(i, minlength=n) + torch.bincount(j, minlength=n) + int(loop)
-        if int(degree.max()) > cap:
-            keys = _cap_nearest(keys, [(i, j), (j, i)], d2, degree, cap, loop, n)
-    keys = sort_values(torch.cat(keys))  # all distinct: coalesced order
+        capped = int(degree.max()) > cap
+    else:
+        capped = False
+    if capped:
+        keys = [(i << bits) | j, (j << bits) | i]
+        if loop:
+            ids = torch.arange(n, device=device)
+            keys.append((ids << bits) | ids)
+        keys = torch.cat(_cap_nearest(keys, [(i, j), (j, i)], d2, degree, cap, loop, n))
+    else:  # one buffer, filled in place (large fresh allocations are costly)
+        p = i.numel()
+        keys = torch.empty(2 * p + (n if loop else 0), dtype=torch.int64, device=device)
+        torch.bitwise_left_shift(i, bits, out=keys[:p]).bitwise_or_(j)
+        torch.bitwise_left_shift(j, bits, out=keys[p : 2 * p]).bitwise_or_(i)
+        if loop:
+            ids = torch.arange(n, device=device)
+            torch.bitwise_left_shift(ids, bits, out=keys[2 * p :]).bitwise_or_(ids)
+    keys = sort_values(keys, inplace=True)  # all distinct: coalesced order
     out = torch.empty((2, keys.numel()), dtype=torch.int64, device=device)
     src, dst = (1, 0) if flow == "target_to_source" else (0, 1)
     torch.bitwise_and(keys, (1 << bits) - 1, out=out[src])
