@@ -21,17 +21,11 @@ Command line: ``evpose-synth`` (demo preset into ``data/synth/demo``),
 from .background import Room, render_background, sample_room
 from .body import PRIMITIVES, Capsules, Subject, make_subject, sample_subject
 from .cameras import look_at_camera, resolve_cameras, standing_point
-from .generate import (
-    GENERATOR_VERSION,
-    build_scene,
-    dataset_state,
-    ensure_demo_data,
-    generate_dataset,
-    synthesize_recording,
-    write_synthetic_recording,
-)
-from .motions import BASIC_MOVEMENTS, MOTION_TYPES, MOVEMENTS, MotionParams, movement_angles
+from .generate import dataset_state, ensure_demo_data, generate_dataset
+from .motions import MOTION_TYPES
+from .movements import BASIC_MOVEMENTS, MOVEMENTS, MotionParams, movement_angles
 from .presets import PRESETS, SynthConfig, preset_config
+from .recording import GENERATOR_VERSION, build_scene, subject_body, synthesize_recording, write_synthetic_recording
 from .scene import Actor, Scene
 from .simulate import EventModel, SyntheticRecording, simulate_camera, simulate_scene
 from .skeleton import Pose, Skeleton, forward_kinematics
@@ -70,6 +64,7 @@ __all__ = [
     "simulate_camera",
     "simulate_scene",
     "standing_point",
+    "subject_body",
     "synthesize_recording",
     "write_synthetic_recording",
 ]

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..types import JOINT_INDEX, PART_INDEX
+from .clothing import Appearance, plain_appearance, sample_appearance
 from .skeleton import Pose, Skeleton
 
 #: The primitives of the body: (name, part name, clothing role). Order is the render order
@@ -40,6 +41,8 @@ PRIMITIVE_NAMES: tuple[str, ...] = tuple(p[0] for p in PRIMITIVES)
 #: Part id (index into PART_NAMES) of every primitive.
 PRIMITIVE_PART: np.ndarray = np.array([PART_INDEX[p[1]] for p in PRIMITIVES], dtype=np.int64)
 NUM_PRIMITIVES = len(PRIMITIVES)
+#: Clothing role of every primitive (:mod:`evpose.synth.clothing`).
+PRIMITIVE_ROLES: tuple[str, ...] = tuple(p[2] for p in PRIMITIVES)
 
 #: Radii at the two ends of every primitive as fractions of the height (before girth).
 _RADII = {
@@ -58,8 +61,6 @@ _RADII = {
     "foot_r": (0.019, 0.018),
     "foot_l": (0.019, 0.018),
 }
-#: Number of sinusoids in a clothing texture.
-TEXTURE_TERMS = 3
 
 
 class Capsules(NamedTuple):
@@ -85,27 +86,6 @@ class Capsules(NamedTuple):
     def concatenate(items: "list[Capsules]") -> "Capsules":
         """Capsules of several bodies side by side (same times)."""
         return Capsules(*(np.concatenate([getattr(c, f) for c in items], axis=1 if f in "ab" else 0) for f in Capsules._fields))
-
-
-@dataclass(frozen=True)
-class Appearance:
-    """Surface of every primitive: albedo (two tones split along the axis) and texture.
-
-    The albedo at axial position ``u`` (mm from end a) is ``albedo0`` below ``split_u``
-    and ``albedo1`` above (a smooth step of about 8 mm: hair on the head, skin below a
-    short sleeve). The texture multiplies it by ``1 + sum_k amp_k sin(2 pi (fu_k u + fv_k v) + phase_k)``,
-    ``v`` being the position around the axis (mm), so the pattern moves with the body.
-
-    Args:
-        albedo0, albedo1: (M,) reflectances in (0, 1].
-        split_u: (M,) mm along the axis where albedo1 starts (inf: never).
-        texture: (M, TEXTURE_TERMS, 4) rows (fu 1/mm, fv 1/mm, phase rad, amplitude).
-    """
-
-    albedo0: np.ndarray
-    albedo1: np.ndarray
-    split_u: np.ndarray
-    texture: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -164,7 +144,7 @@ def make_subject(
             g = girth * torso_girth
         radii[m] = np.asarray(_RADII[name]) * H * g
     if appearance is None:
-        appearance = _plain_appearance()
+        appearance = plain_appearance(PRIMITIVE_ROLES)
     return Subject(skeleton=sk, radii=radii, appearance=appearance, params=dict(params or {}))
 
 
@@ -195,112 +175,8 @@ def sample_subject(
         "shoulder_scale": float(rng.uniform(0.9, 1.1)),
         "hip_scale": float(rng.uniform(0.9, 1.12)),
     }
-    appearance, clothing = sample_appearance(rng, p["height"])
+    appearance, clothing = sample_appearance(rng, p["height"], PRIMITIVE_ROLES)
     return make_subject(**p, appearance=appearance, params={**p, "clothing": clothing})
-
-
-# --------------------------------------------------------------------------- clothing
-
-
-def _plain_appearance() -> Appearance:
-    M = NUM_PRIMITIVES
-    tex = np.zeros((M, TEXTURE_TERMS, 4))
-    tex[:, 0] = (1 / 60.0, 0.0, 0.0, 0.15)
-    tex[:, 1] = (0.0, 1 / 45.0, 1.0, 0.1)
-    albedo = np.array([0.55 if role in ("head", "skin") else 0.35 for _, _, role in PRIMITIVES])
-    return Appearance(albedo0=albedo, albedo1=albedo.copy(), split_u=np.full(M, np.inf), texture=tex)
-
-
-def _garment_texture(rng: np.random.Generator, kind: str) -> np.ndarray:
-    """(TEXTURE_TERMS, 4) sinusoids of a garment pattern (frequencies in 1/mm)."""
-    tex = np.zeros((TEXTURE_TERMS, 4))
-    tex[:, 2] = rng.uniform(0, 2 * np.pi, TEXTURE_TERMS)
-    # fabric folds and shading irregularities: low frequency, low contrast
-    ang = rng.uniform(0, np.pi)
-    lam = rng.uniform(80, 160)
-    tex[2, :2] = np.cos(ang) / lam, np.sin(ang) / lam
-    tex[2, 3] = rng.uniform(0.06, 0.12)
-    if kind == "stripes":
-        lam = rng.uniform(35, 90)
-        along = rng.random() < 0.6  # rings around the limb (stripes across the axis)
-        tex[0, :2] = (1 / lam, 0.0) if along else (0.0, 1 / lam)
-        tex[0, 3] = rng.uniform(0.25, 0.4)
-        tex[1, :2] = rng.uniform(-1, 1, 2) / rng.uniform(25, 50)
-        tex[1, 3] = rng.uniform(0.04, 0.1)
-    elif kind == "check":
-        lu, lv = rng.uniform(35, 80, 2)
-        tex[0, :2] = 1 / lu, 0.0
-        tex[1, :2] = 0.0, 1 / lv
-        tex[0, 3], tex[1, 3] = rng.uniform(0.15, 0.28, 2)
-    else:  # "fabric": a random-looking weave of two oblique waves
-        for k in range(2):
-            ang = rng.uniform(0, np.pi)
-            lam = rng.uniform(30, 70)
-            tex[k, :2] = np.cos(ang) / lam, np.sin(ang) / lam
-            tex[k, 3] = rng.uniform(0.14, 0.24)
-    return tex
-
-
-def sample_appearance(rng: np.random.Generator, height: float) -> tuple[Appearance, dict]:
-    """Random clothing: shirt, trousers or shorts, shoes, skin and hair tones and patterns.
-
-    Returns:
-        (appearance, description) where the description is a JSON-able dict.
-    """
-    skin = rng.uniform(0.3, 0.75)
-    hair = rng.uniform(0.05, 0.5)
-    shirt = rng.uniform(0.12, 0.9)
-    trousers = rng.uniform(0.08, 0.7)
-    shoes = rng.uniform(0.05, 0.8)
-    long_sleeves = bool(rng.random() < 0.5)
-    shorts = bool(rng.random() < 0.25)
-    kinds = ("stripes", "check", "fabric")
-    shirt_kind = kinds[rng.integers(3)]
-    trousers_kind = kinds[rng.integers(3)] if rng.random() < 0.4 else "fabric"
-    shirt_tex = _garment_texture(rng, shirt_kind)
-    trousers_tex = _garment_texture(rng, trousers_kind)
-    skin_tex = np.zeros((TEXTURE_TERMS, 4))
-    ang = rng.uniform(0, np.pi)
-    skin_tex[0] = np.cos(ang) / 50.0, np.sin(ang) / 50.0, rng.uniform(0, 2 * np.pi), 0.08
-    shoe_tex = _garment_texture(rng, "fabric")
-
-    M = NUM_PRIMITIVES
-    a0, a1 = np.empty(M), np.empty(M)
-    split = np.full(M, np.inf)
-    tex = np.zeros((M, TEXTURE_TERMS, 4))
-    H = float(height)
-    for m, (name, _, role) in enumerate(PRIMITIVES):
-        if role == "head":  # face below, hair above the middle of the head
-            a0[m], a1[m], split[m], tex[m] = skin, hair, 0.045 * H, skin_tex
-        elif role == "skin":
-            a0[m] = a1[m] = skin
-            tex[m] = skin_tex
-        elif role == "shirt":
-            a0[m] = a1[m] = shirt
-            tex[m] = shirt_tex
-        elif role == "sleeve":  # forearm in a long sleeve or bare, the hand bare
-            a0[m], a1[m] = (shirt if long_sleeves else skin), skin
-            split[m] = 0.148 * H  # about the wrist (the hand joint is 0.176 H from the elbow)
-            tex[m] = shirt_tex if long_sleeves else skin_tex
-        elif role == "trousers":
-            a0[m] = a1[m] = trousers
-            tex[m] = trousers_tex
-            if shorts:  # skin below the hem near the knee (end b of the thigh)
-                a1[m], split[m] = skin, 0.17 * H
-        elif role == "legwear":
-            a0[m] = a1[m] = skin if shorts else trousers
-            tex[m] = skin_tex if shorts else trousers_tex
-        elif role == "shoes":
-            a0[m] = a1[m] = shoes
-            tex[m] = shoe_tex
-        else:  # pragma: no cover - table and roles are defined together above
-            raise AssertionError(role)
-    desc = {
-        "skin": float(skin), "hair": float(hair), "shirt": float(shirt), "shirt_pattern": shirt_kind,
-        "trousers": float(trousers), "trousers_pattern": trousers_kind, "shoes": float(shoes),
-        "long_sleeves": long_sleeves, "shorts": shorts,
-    }  # fmt: skip
-    return Appearance(albedo0=a0, albedo1=a1, split_u=split, texture=tex), desc
 
 
 # --------------------------------------------------------------------------- geometry

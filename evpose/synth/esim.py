@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .render import Region
+from .projection import Region
 
 
 @dataclass

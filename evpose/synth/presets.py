@@ -15,7 +15,7 @@ import numpy as np
 
 from ..geometry import Camera
 from .cameras import resolve_cameras
-from .motions import BASIC_MOVEMENTS, EXTRA_MOVEMENTS, MOVEMENTS, movement_spec
+from .movements import BASIC_MOVEMENTS, EXTRA_MOVEMENTS, MOVEMENTS, movement_spec
 from .simulate import EventModel
 
 

@@ -7,128 +7,29 @@ sub-pixel approximation otherwise at DHP19's 3 m). The visible surface is decide
 pixel by depth, ``z(s) - r_mm(s) sqrt(1 - q^2)`` with ``q`` the pixel's distance to the
 axis relative to the radius, i.e. the front of the capsule's cross-section.
 
-Shading is deferred: the depth pass keeps, per pixel, the winning primitive and its
-surface coordinates; one pass over the covered pixels then computes the albedo (two-tone
-split along the axis), the clothing texture (sinusoids in surface millimetres, so the
-pattern moves with the limb) and Lambert shading from a fixed world light.
+Depth pass: every primitive writes ``min(key, depth * 8 << 6 | primitive)`` into an int32
+key buffer, so one ``np.minimum`` per primitive resolves occlusion. Shading is deferred:
+one pass over the covered pixels recomputes the winner's surface coordinates there and
+looks up its albedo and clothing texture (:class:`~evpose.synth.texture.TextureAtlas`, in
+surface millimetres, so patterns move with the limb), lit by Lambert shading from a
+fixed world light.
 
-Work is bounded by each primitive's projected bounding box (the union over the batch of
-instants), never the whole sensor, and a batch of instants is one set of array operations.
+Work is bounded by each primitive's projected box (one window per instant, or their
+union when the primitive hardly moves over the batch), never the whole sensor, and a
+batch of instants is one set of array operations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from ..geometry import Camera
 from ..types import NUM_PARTS
-from .body import Appearance, Capsules
-
-#: Nearest depth (mm) a capsule end may have; closer or behind the camera is not drawn.
-NEAR_MM = 50.0
-
-
-class Region(NamedTuple):
-    """A pixel rectangle ``[y0, y1) x [x0, x1)`` of the sensor."""
-
-    y0: int
-    y1: int
-    x0: int
-    x1: int
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.y1 - self.y0, self.x1 - self.x0)
-
-    @property
-    def empty(self) -> bool:
-        return self.y1 <= self.y0 or self.x1 <= self.x0
-
-    def union(self, other: "Region | None") -> "Region":
-        if other is None or other.empty:
-            return self
-        if self.empty:
-            return other
-        return Region(min(self.y0, other.y0), max(self.y1, other.y1), min(self.x0, other.x0), max(self.x1, other.x1))
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
-
-
-EMPTY_REGION = Region(0, 0, 0, 0)
-
-
-class Projected(NamedTuple):
-    """Capsules projected into one camera.
-
-    Shapes (B instants, M primitives):
-        a, b: (B, M, 2) pixel positions of the axis ends (x, y)
-        za, zb: (B, M) depths, mm
-        ra, rb: (B, M) projected radii, px
-        visible: (B, M) both ends in front of the camera
-        rm_a, rm_b: (M,) radii in mm
-    """
-
-    a: np.ndarray
-    b: np.ndarray
-    za: np.ndarray
-    zb: np.ndarray
-    ra: np.ndarray
-    rb: np.ndarray
-    visible: np.ndarray
-    rm_a: np.ndarray
-    rm_b: np.ndarray
-
-
-def project_capsules(camera: Camera, caps: Capsules) -> Projected:
-    """Project capsule axes and radii into a camera (radius = r * f / depth, f the mean focal).
-
-    Shapes:
-        caps.a, caps.b: (B, M, 3) -> Projected
-    """
-    f = 0.5 * (camera.K[0, 0] + camera.K[1, 1])
-    out = []
-    for X, r in ((caps.a, caps.ra), (caps.b, caps.rb)):
-        Xc = X @ camera.R.T + camera.t
-        z = Xc[..., 2]
-        zs = np.maximum(z, NEAR_MM)
-        uv = (Xc @ camera.K.T)[..., :2] / zs[..., None]
-        out.append((uv, z, r[None, :] * f / zs))
-    (pa, za, ra), (pb, zb, rb) = out
-    visible = (za > NEAR_MM) & (zb > NEAR_MM)
-    return Projected(pa, pb, za, zb, ra, rb, visible, np.asarray(caps.ra, float), np.asarray(caps.rb, float))
-
-
-def capsule_boxes(proj: Projected, width: int, height: int, margin: float = 1.0) -> np.ndarray:
-    """Integer pixel boxes ``(y0, y1, x0, x1)`` (half-open, clipped) around every capsule.
-
-    Shapes:
-        -> (B, M, 4) int64; an invisible or off-sensor capsule gets an empty box
-    """
-    lo = np.minimum(proj.a - proj.ra[..., None], proj.b - proj.rb[..., None]) - margin
-    hi = np.maximum(proj.a + proj.ra[..., None], proj.b + proj.rb[..., None]) + margin
-    x0 = np.clip(np.floor(lo[..., 0]), 0, width)
-    x1 = np.clip(np.ceil(hi[..., 0]) + 1, 0, width)
-    y0 = np.clip(np.floor(lo[..., 1]), 0, height)
-    y1 = np.clip(np.ceil(hi[..., 1]) + 1, 0, height)
-    box = np.stack([y0, y1, x0, x1], axis=-1).astype(np.int64)
-    box[~proj.visible] = 0
-    return box
-
-
-def boxes_region(boxes: np.ndarray) -> Region:
-    """Union of non-empty boxes (any leading shape). Shapes: (..., 4) -> Region."""
-    b = boxes.reshape(-1, 4)
-    ok = (b[:, 1] > b[:, 0]) & (b[:, 3] > b[:, 2])
-    if not ok.any():
-        return EMPTY_REGION
-    b = b[ok]
-    return Region(int(b[:, 0].min()), int(b[:, 1].max()), int(b[:, 2].min()), int(b[:, 3].max()))
-
+from .clothing import Appearance
+from .projection import Projected, Region
+from .texture import TextureAtlas
 
 @dataclass
 class Frames:
@@ -144,59 +45,6 @@ class Frames:
     intensity: np.ndarray
     label: np.ndarray
     is_log: bool = False
-
-
-class TextureAtlas:
-    """Every primitive's surface pattern sampled on a grid in surface millimetres.
-
-    Texel ``(i, j)`` of primitive ``m`` holds the albedo times the clothing texture at
-    ``u = i * texel`` along the axis and ``v = j * texel - r_max`` around it (see
-    :class:`~evpose.synth.body.Appearance`); a lookup is one gather.
-
-    Args:
-        appearance: surface tables of the M primitives.
-        lengths: (M,) axis lengths, mm.
-        radii: (M, 2) radii, mm.
-        texel: grid step, mm (default 2: about a quarter pixel at DHP19's 3 m).
-    """
-
-    def __init__(self, appearance: Appearance, lengths: np.ndarray, radii: np.ndarray, texel: float = 2.0):
-        lengths = np.asarray(lengths, dtype=np.float64)
-        rmax = np.asarray(radii, dtype=np.float64).max(axis=1)
-        self.texel = float(texel)
-        self.nu = (np.ceil(lengths / texel) + 2).astype(np.int64)
-        self.nv = (np.ceil(2 * rmax / texel) + 2).astype(np.int64)
-        sizes = self.nu * self.nv
-        self.offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        tables = []
-        for m in range(len(lengths)):
-            u = np.arange(self.nu[m]) * texel
-            v = np.arange(self.nv[m]) * texel - rmax[m]
-            U, V = np.meshgrid(u, v, indexing="ij")
-            step = np.clip((U - appearance.split_u[m]) / 8.0 + 0.5, 0.0, 1.0)
-            alb = appearance.albedo0[m] + (appearance.albedo1[m] - appearance.albedo0[m]) * step
-            tex = np.ones_like(U)
-            for fu, fv, ph, amp in appearance.texture[m]:
-                tex += amp * np.sin(2 * np.pi * (fu * U + fv * V) + ph)
-            tables.append((alb * tex).ravel())
-        self.values = np.concatenate(tables).astype(np.float32)
-        # per-primitive lookup constants
-        self.u_scale = (lengths / texel).astype(np.float32)  # s -> u texels
-        self.v_shift = (rmax / texel + 0.5).astype(np.float32)
-        self.nv32 = self.nv.astype(np.int32)
-        self.offset = self.offset.astype(np.int32)
-
-    def lookup(self, m: np.ndarray, s: np.ndarray, v_mm: np.ndarray) -> np.ndarray:
-        """Surface value at axial fraction ``s`` and around-axis ``v_mm`` of primitives ``m``.
-
-        Shapes: all (N,) -> (N,) float32
-        """
-        nv = np.take(self.nv32, m, mode="clip")
-        iu = (s * np.take(self.u_scale, m, mode="clip") + np.float32(0.5)).astype(np.int32)
-        iv = (v_mm * np.float32(1.0 / self.texel) + np.take(self.v_shift, m, mode="clip")).astype(np.int32)
-        np.maximum(iv, 0, out=iv)
-        np.minimum(iv, nv - 1, out=iv)
-        return np.take(self.values, np.take(self.offset, m, mode="clip") + iu * nv + iv, mode="clip")
 
 
 #: Depth keys (int32): depth in 1/8 mm in the high bits, the primitive index in the low 6.
@@ -296,7 +144,6 @@ class CapsuleRenderer:
         live = (boxes[..., 1] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 2])  # (B, M)
         g = _Geometry(proj, live)
         key = np.full((B, h, w), _KEY_NONE, dtype=np.int32)
-        f32 = np.float32
         for m in range(M):
             lv = live[:, m]
             if not lv.any():
@@ -320,39 +167,10 @@ class CapsuleRenderer:
                 shared = False
             if hb <= 0 or wb <= 0:
                 continue
-            # pixel offsets from end a, then along / across the axis (pixels)
-            dx = np.arange(wb, dtype=f32)[None, None, :] + (ox.astype(f32)[:, None, None] - g.ax[m])
-            dy = np.arange(hb, dtype=f32)[None, :, None] + (oy.astype(f32)[:, None, None] - g.ay[m])
-            along = dx * g.ux[m] + dy * g.uy[m]
-            across = dy * g.ux[m] - dx * g.uy[m]
-            # the nearest axis point is at clip(along, 0, length); s = that / length
-            alc = np.maximum(along, f32(0.0))
-            np.minimum(alc, g.length[m], out=alc)
-            along -= alc
-            along *= along
-            across *= across
-            d2 = np.add(along, across, out=along)  # squared distance to the axis
-            r = alc * g.dr_per_px[m]
-            r += g.ra[m]
-            r *= r
-            q2 = np.divide(d2, r, out=d2)
-            # front-surface depth: the axis depth minus the cross-section's bulge;
-            # outside the capsule it is pushed _FAR_MM away
-            arg = np.subtract(f32(1.0), q2, out=q2)
-            far = arg <= 0
-            np.maximum(arg, f32(0.0), out=arg)
-            bulge = np.sqrt(arg, out=arg)
-            bulge *= alc * g.drm_per_px[m] + g.rm0[m]
-            z = alc * g.dz_per_px[m]
-            z += g.za[m]
-            z -= bulge
-            np.add(z, f32(_FAR_MM), out=z, where=far)
-            z *= f32(8.0)
-            k = z.astype(np.int32)
-            k <<= _KEY_BITS
-            k |= m
+            k = self._keys(g, m, slice(None), oy, ox, hb, wb)
             if shared:
-                sub = key[:, oy[0] - region.y0 : oy[0] - region.y0 + hb, ox[0] - region.x0 : ox[0] - region.x0 + wb]
+                y0, x0 = oy[0] - region.y0, ox[0] - region.x0
+                sub = key[:, y0 : y0 + hb, x0 : x0 + wb]
                 np.minimum(sub, k, out=sub)
             else:
                 for bi in np.flatnonzero(lv):
@@ -361,6 +179,46 @@ class CapsuleRenderer:
                     np.minimum(sub, k[bi], out=sub)
         self._shade(g, key, region, intensity, label, log_eps)
         return Frames(region, intensity, label, log_eps is not None)
+
+    def _keys(self, g: "_Geometry", m: int, sl: slice, oy: np.ndarray, ox: np.ndarray, hb: int, wb: int) -> np.ndarray:
+        """Depth keys of primitive ``m`` over windows ``hb x wb`` at (oy, ox), instants ``sl``.
+
+        Shapes: oy, ox (b,) -> (b, hb, wb) int32
+        """
+        f32 = np.float32
+        # pixel offsets from end a, then along / across the axis (pixels)
+        dx = np.arange(wb, dtype=f32)[None, None, :] + (ox.astype(f32)[:, None, None] - g.ax[m][sl])
+        dy = np.arange(hb, dtype=f32)[None, :, None] + (oy.astype(f32)[:, None, None] - g.ay[m][sl])
+        ux, uy = g.ux[m][sl], g.uy[m][sl]
+        along = dx * ux + dy * uy
+        across = dy * ux - dx * uy
+        # the nearest axis point is at clip(along, 0, length); s = that / length
+        alc = np.maximum(along, f32(0.0))
+        np.minimum(alc, g.length[m][sl], out=alc)
+        along -= alc
+        along *= along
+        across *= across
+        d2 = np.add(along, across, out=along)  # squared distance to the axis
+        r = alc * g.dr_per_px[m][sl]
+        r += g.ra[m][sl]
+        r *= r
+        q2 = np.divide(d2, r, out=d2)
+        # front-surface depth: the axis depth minus the cross-section's bulge; outside
+        # the capsule it is pushed _FAR_MM away
+        arg = np.subtract(f32(1.0), q2, out=q2)
+        far = arg <= 0
+        np.maximum(arg, f32(0.0), out=arg)
+        bulge = np.sqrt(arg, out=arg)
+        bulge *= alc * g.drm_per_px[m][sl] + g.rm0[m][sl]
+        z = alc * g.dz_per_px[m][sl]
+        z += g.za[m][sl]
+        z -= bulge
+        np.add(z, f32(_FAR_MM), out=z, where=far)
+        z *= f32(8.0)
+        k = z.astype(np.int32)
+        k <<= _KEY_BITS
+        k |= m
+        return k
 
     def _log_background(self, eps: float) -> np.ndarray:
         cached = getattr(self, "_log_bg", None)

@@ -9,7 +9,7 @@ import numpy as np
 from ..geometry import Camera
 from .background import Room
 from .body import Capsules, Subject
-from .motions import MotionParams, movement_angles, movement_spec
+from .movements import MotionParams, movement_angles, movement_spec
 from .skeleton import Pose, forward_kinematics
 
 

@@ -15,10 +15,11 @@ import numpy as np
 from ..geometry import Camera
 from ..types import event_dtype
 from .background import render_background
-from .body import Appearance, TEXTURE_TERMS
+from .clothing import TEXTURE_TERMS, Appearance
 from .esim import EventSimulator
 from .noise import background_activity, hot_pixels
-from .render import CapsuleRenderer, boxes_region, capsule_boxes, label_code, project_capsules, split_label
+from .projection import boxes_region, capsule_boxes, project_capsules
+from .render import CapsuleRenderer, label_code, split_label
 from .scene import Scene
 
 #: Time grid (us) on which body motion is measured to place the render instants.

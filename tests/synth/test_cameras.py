@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evpose.geometry import Camera, dhp19_cameras
+from evpose.geometry import dhp19_cameras
 from evpose.synth.body import make_subject
 from evpose.synth.cameras import facing_yaw, look_at_camera, resolve_cameras, standing_point
-from evpose.synth.motions import MotionParams
+from evpose.synth.movements import MotionParams
 from evpose.synth.scene import Actor
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from evpose.data.manifest import SPLITS as DATA_SPLITS
 from evpose.synth import PRESETS, SynthConfig, preset_config, synthesize_recording
-from evpose.synth.motions import BASIC_MOVEMENTS, MOVEMENTS
+from evpose.synth.movements import BASIC_MOVEMENTS, MOVEMENTS
 from evpose.synth.presets import SPLITS
 
 

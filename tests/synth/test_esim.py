@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evpose.synth.esim import EventSimulator
-from evpose.synth.render import Region
+from evpose.synth.projection import Region
 
 
 def reference_esim(L, times, C, ref0, refractory, labels=None):

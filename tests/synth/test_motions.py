@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from evpose.synth.body import PRIMITIVE_NAMES, PRIMITIVE_PART, make_subject, sample_subject
-from evpose.synth.motions import (
-    BASIC_MOVEMENTS,
-    MOTION_TYPES,
-    MOVEMENTS,
-    MotionParams,
-    movement_angles,
-    sample_motion_params,
-)
+from evpose.synth.motions import MOTION_TYPES
+from evpose.synth.movements import BASIC_MOVEMENTS, MOVEMENTS, MotionParams, movement_angles, sample_motion_params
 from evpose.synth.scene import Actor
 from evpose.synth.skeleton import Skeleton, forward_kinematics
 from evpose.types import JOINT_INDEX, NUM_PARTS, PART_NAMES, SKELETON_EDGES

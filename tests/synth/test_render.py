@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evpose.synth.body import Appearance, Capsules, make_subject
+from evpose.synth.body import Capsules, make_subject
 from evpose.synth.cameras import look_at_camera
-from evpose.synth.motions import MotionParams
-from evpose.synth.render import CapsuleRenderer, TextureAtlas, boxes_region, capsule_boxes, project_capsules
+from evpose.synth.movements import MotionParams
+from evpose.synth.clothing import Appearance
+from evpose.synth.projection import boxes_region, capsule_boxes, project_capsules
+from evpose.synth.render import CapsuleRenderer
+from evpose.synth.texture import TextureAtlas
 from evpose.synth.scene import Actor
 from evpose.types import NUM_PARTS
 
