@@ -177,10 +177,11 @@ def kicks(theta, amp, sk, side: str = "alternate", **_):
         er, el = _lift(theta), _lift(theta + np.pi)
     else:
         er, el = wr * _open(theta), wl * _open(theta)
-    for s, e in (("r", er * amp), ("l", el * amp)):
-        a[f"hip_flex_{s}"] = 80 * _D * e
-        a[f"knee_{s}"] = (8 * e + 85 * np.sin(np.pi * np.clip(e, 0, 1))) * _D
-        a[f"ankle_{s}"] = -25 * _D * e
+    for s, e in (("r", er), ("l", el)):  # e: 0 (standing) .. 1 (leg extended), smooth
+        a[f"hip_flex_{s}"] = 80 * _D * amp * e
+        # the knee folds on the way up and snaps straight at the top
+        a[f"knee_{s}"] = (8 * e + 85 * np.sin(np.pi * e)) * _D
+        a[f"ankle_{s}"] = -25 * _D * amp * e
         a[f"hip_abd_{s}"] = np.full(T, 5 * _D)
     a["pitch"] = -10 * _D * (er + el) * amp
     return a

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,7 @@ def test_at_least_ten_motion_types_and_dhp19_many_movements():
 
 @pytest.mark.parametrize("movement", list(MOVEMENTS))
 def test_bones_rigid_and_motion_smooth(movement):
-    rng = np.random.default_rng(abs(hash(movement)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(movement.encode()))
     subject = sample_subject(rng)
     motion = sample_motion_params(rng)
     J = Actor(subject, movement, motion, position=(100, -50), yaw=-1.5).joints(T_S)
@@ -32,8 +34,10 @@ def test_bones_rigid_and_motion_smooth(movement):
     for i, j in SKELETON_EDGES:
         L = np.linalg.norm(J[:, i] - J[:, j], axis=-1)
         assert np.ptp(L) / L.mean() < 1e-3, (movement, i, j)
-    # smooth: no joint jumps more than 5 cm in 5 ms (10 m/s)
-    assert np.abs(np.diff(J, axis=0)).max() < 50.0
+    # smooth: no joint faster than a snap kick's foot, 7 cm in 5 ms (14 m/s), and no
+    # jump in velocity (second differences stay small)
+    assert np.linalg.norm(np.diff(J, axis=0), axis=-1).max() < 70.0
+    assert np.linalg.norm(np.diff(J, 2, axis=0), axis=-1).max() < 8.0
     # the body moves (except 'static'), and stays above the floor
     assert np.ptp(J, axis=0).max() > 30.0
     feet = J[:, [JOINT_INDEX["footR"], JOINT_INDEX["footL"]], 2]
