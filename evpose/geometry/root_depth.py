@@ -30,12 +30,13 @@ def k_factor(alpha_x, alpha_y, box_area_px, area_real_mm2: float = A_REAL_MM2, m
     return np.sqrt(alpha_x * alpha_y * area_real_mm2 / np.maximum(box_area_px, min_area_px))
 
 
-def box_area(xy, weight=None):
+def box_area(xy, weight=None, min_side: float = 0.0):
     """Area (px^2) of the axis-aligned box around 2D points.
 
     Args:
         xy: points.
         weight: optional per-point mask (points with weight <= 0 are ignored).
+        min_side: each side is taken as at least this long (default 0).
 
     Shapes:
         xy: (..., K, 2), weight: (..., K) -> (...)
@@ -52,7 +53,7 @@ def box_area(xy, weight=None):
             hi = torch.where(m, xy, torch.full_like(xy, -big)).amax(dim=-2)
             ok = m.any(dim=-2)
             lo, hi = torch.where(ok, lo, 0.0), torch.where(ok, hi, 0.0)
-        wh = (hi - lo).clamp_min(0)
+        wh = (hi - lo).clamp_min(min_side)
         return wh[..., 0] * wh[..., 1]
     xy = np.asarray(xy, dtype=np.float64)
     if weight is None:
@@ -63,5 +64,5 @@ def box_area(xy, weight=None):
         hi = np.where(m, xy, -np.inf).max(axis=-2)
         ok = m.any(axis=-2)
         lo, hi = np.where(ok, lo, 0.0), np.where(ok, hi, 0.0)
-    wh = np.maximum(hi - lo, 0)
+    wh = np.maximum(hi - lo, min_side)
     return wh[..., 0] * wh[..., 1]

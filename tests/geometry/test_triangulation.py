@@ -81,3 +81,5 @@ def test_box_area_with_mask():
     assert box_area(xy, np.array([1, 1, 0])) == pytest.approx(50.0)
     assert box_area(torch.tensor(xy), torch.tensor([1, 1, 0])).item() == pytest.approx(50.0)
     assert box_area(xy, np.zeros(3)) == 0.0
+    assert box_area(xy[:1], min_side=4.0) == pytest.approx(16.0)
+    assert box_area(torch.tensor(xy[:2]), min_side=8.0).item() == pytest.approx(80.0)

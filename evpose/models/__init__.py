@@ -1,0 +1,22 @@
+"""GNN hourglass backbone with refinement stages, multi-task heads, losses."""
+
+from .hourglass import GraphHourglass
+from .layers import EdgeConvLayer, GATv2Layer, GraphConvBlock, PointConvLayer, PointNetLayer, PointTransformerLayer
+from .pose_net import PoseNet
+from .pyramid import GraphLevel, build_pyramid
+from .refine import BackboneOutput, RefinementStack
+
+__all__ = [
+    "BackboneOutput",
+    "EdgeConvLayer",
+    "GATv2Layer",
+    "GraphConvBlock",
+    "GraphHourglass",
+    "GraphLevel",
+    "PointConvLayer",
+    "PointNetLayer",
+    "PointTransformerLayer",
+    "PoseNet",
+    "RefinementStack",
+    "build_pyramid",
+]

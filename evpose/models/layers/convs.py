@@ -1,0 +1,137 @@
+"""PyG graph convolutions that use relative positions, behind one calling convention.
+
+Every layer here is built as ``Layer(in_channels, out_channels, **options)`` and called as
+``layer(x, pos, edge_index, edge_attr)``, so the hourglass can take any of them from a Hydra
+``_target_`` (with ``_partial_: true``) without knowing which it is. ``pos`` is given in units
+of the current level's radius (so relative offsets are about unit size at every level);
+``edge_index`` follows PyG (row 0 = neighbour j, row 1 = centre i); ``edge_attr`` =
+``pos_j - pos_i`` in the same units.
+
+Shapes (all layers):
+    x: (N, C_in), pos: (N, 3), edge_index: (2, E), edge_attr: (E, 3) -> (N, C_out)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
+
+from ..scatter import scatter_max_rows
+from .mlp import mlp
+
+
+class PointConvLayer(nn.Module):
+    """A fast PointNet layer, the default:
+    ``x_i' = W_out max_j ReLU(W_x x_j + W_p (p_j - p_i) + b) + W_self x_i``.
+
+    Mathematically the same as PyG's ``PointNetConv`` with ``local_nn = Linear + ReLU`` and
+    ``global_nn = Linear`` (checked in the tests), computed in a cheaper order: with
+    ``a_j = W_x x_j + W_p p_j + b`` (once per node) the message is ``ReLU(a_j - W_p p_i)``,
+    and since ReLU and subtracting a per-centre constant are monotonic,
+    ``max_j ReLU(a_j - W_p p_i) = ReLU(max_j a_j - W_p p_i)``. An edge then costs one gathered
+    row and a max, no matrix product. A node without neighbours gets ``ReLU(0) = 0`` from
+    the aggregation and keeps its self term.
+
+    Args:
+        in_channels, out_channels: feature widths.
+        hidden: width of the aggregated message (default ``out_channels``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
+        super().__init__()
+        hidden = hidden or out_channels
+        self.lin_x = nn.Linear(in_channels, hidden)
+        self.lin_pos = nn.Linear(3, hidden, bias=False)
+        self.lin_out = nn.Linear(hidden, out_channels)
+        self.self_term = nn.Linear(in_channels, out_channels, bias=False)
+
+    def forward(self, x, pos, edge_index, edge_attr=None):
+        src, dst = edge_index[0], edge_index[1]
+        ppos = self.lin_pos(pos)
+        a = self.lin_x(x) + ppos  # (N, H)
+        amax = scatter_max_rows(a.index_select(0, src), dst, x.shape[0], empty=float("-inf"))
+        # ReLU(max_j a_j - W_p p_i); a node without neighbours aggregates 0
+        agg = torch.where(torch.isneginf(amax), torch.zeros_like(amax), torch.relu(amax - ppos))
+        return self.lin_out(agg) + self.self_term(x)
+
+
+class PointNetLayer(nn.Module):
+    """PointNet++ set abstraction on the graph (PyG ``PointNetConv``):
+    ``max_j MLP([x_j, pos_j - pos_i])``, plus a linear self term so isolated nodes keep
+    their features. Cheap and strong on point clouds; the default.
+
+    Args:
+        in_channels, out_channels: feature widths.
+        hidden: width of the message MLP's hidden layer (default ``out_channels``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
+        super().__init__()
+        hidden = hidden or out_channels
+        self.conv = PointNetConv(local_nn=mlp([in_channels + 3, hidden, out_channels]), add_self_loops=False)
+        self.self_term = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x, pos, edge_index, edge_attr=None):
+        return self.conv(x, pos, edge_index) + self.self_term(x)
+
+
+class EdgeConvLayer(nn.Module):
+    """DGCNN's EdgeConv (PyG ``EdgeConv``) on features concatenated with positions:
+    ``max_j MLP([h_i, h_j - h_i])`` with ``h = [x, pos]``, so ``h_j - h_i`` holds the offset.
+
+    Args:
+        in_channels, out_channels: feature widths.
+        hidden: hidden width of the edge MLP (default ``out_channels``).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
+        super().__init__()
+        hidden = hidden or out_channels
+        self.conv = EdgeConv(mlp([2 * (in_channels + 3), hidden, out_channels]), aggr="max")
+        self.self_term = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x, pos, edge_index, edge_attr=None):
+        out = self.conv(torch.cat([x, pos], dim=-1), edge_index)
+        return out + self.self_term(x)
+
+
+class GATv2Layer(nn.Module):
+    """GATv2 attention (PyG ``GATv2Conv``) with the relative offset as edge feature.
+
+    Args:
+        in_channels, out_channels: feature widths (``out_channels`` divisible by ``heads``).
+        heads: attention heads, concatenated.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, heads: int = 4):
+        super().__init__()
+        if out_channels % heads:
+            raise ValueError(f"out_channels {out_channels} is not divisible by heads {heads}")
+        self.conv = GATv2Conv(in_channels, out_channels // heads, heads=heads, edge_dim=3, add_self_loops=True,
+                              fill_value=0.0)
+
+    def forward(self, x, pos, edge_index, edge_attr):
+        return self.conv(x, edge_index, edge_attr)
+
+
+class PointTransformerLayer(nn.Module):
+    """Point Transformer attention (PyG ``PointTransformerConv``) with learned positional
+    encoding of ``pos_i - pos_j``; the strongest published point-cloud model on DHP19.
+
+    Args:
+        in_channels, out_channels: feature widths.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = PointTransformerConv(
+            in_channels,
+            out_channels,
+            pos_nn=mlp([3, out_channels, out_channels]),
+            attn_nn=mlp([out_channels, out_channels]),
+            add_self_loops=True,
+        )
+
+    def forward(self, x, pos, edge_index, edge_attr=None):
+        return self.conv(x, pos, edge_index)

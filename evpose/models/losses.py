@@ -1,0 +1,86 @@
+"""Losses with mmpose's ``(pred, target, weight)`` convention, and the sum over stages."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+#: Part-label target of nodes without a label (ignored by the cross-entropy).
+IGNORE_LABEL = -100
+
+
+def joint_loss(pred, target, weight=None, kind: str = "l1", beta: float = 1.0) -> torch.Tensor:
+    """Mean per-joint regression loss over the joints with positive weight.
+
+    Args:
+        pred, target: joint positions (px or mm; non-finite targets count as weight 0).
+        weight: per-joint weights, e.g. visibility (default 1).
+        kind: ``"l1"`` (sum of absolute coordinate errors), ``"smooth_l1"`` (Huber with
+            ``beta``) or ``"l2"`` (Euclidean distance).
+
+    Shapes:
+        pred, target: (B, K, D), weight: (B, K) -> scalar
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"pred shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
+    finite = torch.isfinite(target).all(dim=-1)
+    w = finite.to(pred.dtype) if weight is None else weight.to(pred.dtype) * finite
+    target = torch.where(finite[..., None], target, pred.detach())
+    if kind == "l1":
+        per = (pred - target).abs().sum(dim=-1)
+    elif kind == "smooth_l1":
+        per = F.smooth_l1_loss(pred, target, reduction="none", beta=beta).sum(dim=-1)
+    elif kind == "l2":
+        per = (pred - target).norm(dim=-1)
+    else:
+        raise ValueError(f"unknown joint loss {kind!r}; valid: l1, smooth_l1, l2")
+    return (per * w).sum() / w.sum().clamp_min(1.0)
+
+
+def part_loss(logits, target, weight=None, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy over part classes; targets equal to ``IGNORE_LABEL`` are left out.
+
+    Shapes:
+        logits: (N, C), target: (N,) int, weight: (C,) class weights -> scalar (0 if no label)
+    """
+    if (target != IGNORE_LABEL).sum() == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE_LABEL, label_smoothing=label_smoothing)
+
+
+def part_targets(part: torch.Tensor, num_parts: int) -> torch.Tensor:
+    """Node part labels to classifier targets: part ids stay, background (-1) becomes
+    class ``num_parts``, anything below -1 (unknown) becomes ``IGNORE_LABEL``.
+
+    Shapes: (N,) -> (N,) int64
+    """
+    part = part.long()
+    out = torch.where(part < 0, torch.full_like(part, num_parts), part)
+    return torch.where(part < -1, torch.full_like(part, IGNORE_LABEL), out)
+
+
+def stage_sum(losses: Sequence[torch.Tensor], stage_weights: Sequence[float] | None = None) -> torch.Tensor:
+    """Weighted sum of per-stage losses (intermediate supervision); default weight 1 each."""
+    if not losses:
+        raise ValueError("no stage losses to sum")
+    if stage_weights is None:
+        stage_weights = [1.0] * len(losses)
+    if len(stage_weights) != len(losses):
+        raise ValueError(f"{len(losses)} stages but {len(stage_weights)} stage weights")
+    return sum(w * l for w, l in zip(stage_weights, losses))
+
+
+def log_depth_loss(pred, target, weight=None) -> torch.Tensor:
+    """``|ln(pred) - ln(target)|`` averaged over positive weights: a relative error, so the
+    loss of an absolute root depth (thousands of mm) stays of order one.
+
+    Shapes:
+        pred, target: (B,), weight: (B,) -> scalar
+    """
+    ok = torch.isfinite(target) & (target > 0)
+    w = ok.to(pred.dtype) if weight is None else weight.to(pred.dtype) * ok
+    safe_t = torch.where(ok, target, torch.ones_like(target))
+    per = (pred.clamp_min(1e-3).log() - safe_t.log()).abs()
+    return (per * w).sum() / w.sum().clamp_min(1.0)

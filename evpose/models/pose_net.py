@@ -1,0 +1,90 @@
+"""The pose network: backbone (stacked graph hourglasses) + multi-task heads per stage."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .heads import Joints2DHead, Joints3DHead, PartsHead
+from .refine import BackboneOutput, RefinementStack
+
+
+class PoseNet(nn.Module):
+    """Event graph in, 2D joints, 3D joints and body parts out, at every stage.
+
+    Every stage has its own heads (intermediate supervision); the last stage's outputs
+    are the prediction. The 2D head turns the stage's per-node maps (joint logits) into
+    joints by integral regression; the 3D head lifts them with the camera; the parts
+    head labels every node.
+
+    Args:
+        backbone: a built :class:`RefinementStack` (its ``num_maps`` must equal K).
+        num_joints: K.
+        num_parts: P (the parts head has P + 1 classes, background last); 0 disables it.
+        joints3d: build the 3D head (needs the camera in the batch).
+        root_joints: joints averaged into the root (mid-hip for DHP19).
+        offset_scale_px, confidence_radius_px: see :class:`Joints2DHead`.
+        depth_scale_mm, gamma_init: see :class:`Joints3DHead`.
+
+    Shapes:
+        data: a PyG Batch with x (N, F), pos (N, 3), batch (N,), edge_index (2, E), and for
+        3D cam_K (B, 3, 3), cam_R (B, 3, 3), cam_t (B, 3)
+        -> S dicts: joints2d (B, K, 2), confidence (B, K), joint_prob (N, K),
+           [rel_depth (B, K), root_depth (B,), joints3d_cam (B, K, 3), joints3d (B, K, 3)],
+           [part_logits (N, P + 1)]
+    """
+
+    def __init__(
+        self,
+        backbone: RefinementStack,
+        num_joints: int = 13,
+        num_parts: int = 10,
+        joints3d: bool = True,
+        root_joints: tuple[int, ...] = (5, 6),
+        offset_scale_px: float = 10.0,
+        confidence_radius_px: float = 8.0,
+        depth_scale_mm: float = 500.0,
+        gamma_init: float = 0.45,
+    ):
+        super().__init__()
+        if backbone.num_maps != num_joints:
+            raise ValueError(f"backbone makes {backbone.num_maps} maps per node but the pose has {num_joints} joints")
+        self.backbone = backbone
+        self.num_joints, self.num_parts = num_joints, num_parts
+        C, S = backbone.channels, backbone.num_stages
+        self.joints2d = nn.ModuleList(
+            Joints2DHead(C, num_joints, offset_scale_px=offset_scale_px, confidence_radius_px=confidence_radius_px)
+            for _ in range(S)
+        )
+        self.joints3d = (
+            nn.ModuleList(
+                Joints3DHead(C, num_joints, tuple(root_joints), depth_scale_mm=depth_scale_mm, gamma_init=gamma_init)
+                for _ in range(S)
+            )
+            if joints3d
+            else None
+        )
+        self.parts = nn.ModuleList(PartsHead(C, num_parts) for _ in range(S)) if num_parts > 0 else None
+
+    def forward(self, data) -> list[dict[str, Tensor]]:
+        feats = self.encode(data)
+        return self.decode(feats, data)
+
+    def encode(self, data) -> BackboneOutput:
+        batch = data.batch if getattr(data, "batch", None) is not None else data.x.new_zeros(data.num_nodes, dtype=torch.long)
+        num_graphs = int(getattr(data, "num_graphs", 1) or 1)
+        return self.backbone(data.x, data.pos, batch, data.edge_index, num_graphs)
+
+    def decode(self, feats: BackboneOutput, data) -> list[dict[str, Tensor]]:
+        outputs = []
+        for s, (h, maps) in enumerate(zip(feats.features, feats.maps)):
+            out = self.joints2d[s](h, maps, feats.pos, feats.batch, feats.num_graphs)
+            if self.joints3d is not None:
+                out.update(
+                    self.joints3d[s](h, out["joint_prob"], out["joints2d"], feats.batch, feats.num_graphs,
+                                     data.cam_K, data.cam_R, data.cam_t)
+                )
+            if self.parts is not None:
+                out.update(self.parts[s](h))
+            outputs.append(out)
+        return outputs

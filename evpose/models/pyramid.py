@@ -1,0 +1,87 @@
+"""The graph pyramid an hourglass runs on: coarser graphs by voxel clustering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from ..graph import radius_graph, voxel_cluster, voxel_pool
+
+
+@dataclass
+class GraphLevel:
+    """One level of the pyramid.
+
+    Shapes:
+        pos: (N_l, 3) in pixels (x, y, scaled t); batch: (N_l,); edge_index: (2, E_l);
+        cluster: (N_{l-1},) the id at this level of every node of the level below
+        (None at level 0); radius: the level's graph radius (pos units)
+    """
+
+    pos: Tensor
+    batch: Tensor
+    edge_index: Tensor
+    radius: float
+    cluster: Tensor | None = None
+
+    @property
+    def num_nodes(self) -> int:
+        return self.pos.shape[0]
+
+    @cached_property
+    def scaled_pos(self) -> Tensor:
+        """Positions in units of the level's radius (what the graph layers see)."""
+        return self.pos / self.radius
+
+    @cached_property
+    def edge_attr(self) -> Tensor:
+        """(E, 3) offsets ``(pos_j - pos_i) / radius``."""
+        src, dst = self.edge_index
+        return (self.pos[src] - self.pos[dst]) / self.radius
+
+
+def build_pyramid(
+    pos: Tensor,
+    batch: Tensor,
+    edge_index: Tensor | None,
+    radii: Sequence[float],
+    voxel_sizes: Sequence[float],
+    max_num_neighbors: int = 32,
+) -> list[GraphLevel]:
+    """Level 0 is the input graph; level l >= 1 pools the nodes of level l-1 into voxels of
+    edge ``voxel_sizes[l-1]`` (positions averaged) and links them within ``radii[l]``.
+
+    The voxel grid starts at the origin of pos (x = y = 0 px, t = t0), not at the batch's
+    smallest coordinates, so a window is pooled the same way whichever windows share its batch.
+
+    Args:
+        pos: node positions (x px, y px, scaled t), all >= 0.
+        batch: graph id of every node.
+        edge_index: the level-0 edges (None: built here with ``radii[0]``).
+        radii: graph radius per level, L values.
+        voxel_sizes: voxel edge used to make levels 1..L-1, L-1 values.
+        max_num_neighbors: neighbour cap at every level.
+
+    Shapes:
+        pos: (N, 3), batch: (N,), edge_index: (2, E) -> L levels
+    """
+    if len(voxel_sizes) != len(radii) - 1:
+        raise ValueError(f"{len(radii)} levels need {len(radii) - 1} voxel sizes, got {len(voxel_sizes)}")
+    if edge_index is None:
+        edge_index = radius_graph(pos, radii[0], batch=batch, max_num_neighbors=max_num_neighbors)
+    levels = [GraphLevel(pos, batch, edge_index, float(radii[0]))]
+    for r, size in zip(radii[1:], voxel_sizes):
+        prev = levels[-1]
+        if prev.num_nodes == 0:
+            cluster = torch.zeros(0, dtype=torch.long, device=pos.device)
+            p, b = prev.pos, prev.batch
+        else:
+            cluster = voxel_cluster(prev.pos, size, prev.batch, start=0.0)
+            _, p, b = voxel_pool(cluster, None, prev.pos, prev.batch)
+        e = radius_graph(p, r, batch=b, max_num_neighbors=max_num_neighbors)
+        levels.append(GraphLevel(p, b, e, float(r), cluster))
+    return levels

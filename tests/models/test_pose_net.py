@@ -1,0 +1,182 @@
+"""The hourglass backbone and pose heads: shapes, invariance, gradients, overfitting."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from evpose.graph import build_event_graph
+from evpose.models import (
+    EdgeConvLayer,
+    GATv2Layer,
+    GraphHourglass,
+    PointConvLayer,
+    PointNetLayer,
+    PointTransformerLayer,
+    PoseNet,
+    RefinementStack,
+)
+from evpose.models.losses import joint_loss, log_depth_loss, part_loss, part_targets, stage_sum
+from evpose.types import make_events
+
+K_INTR = [[350.0, 0, 173.0], [0, 350.0, 130.0], [0, 0, 1]]
+
+
+def blob_window(n, seed, centre=(170, 130), sensor=(260, 346), with_parts=True):
+    """Events of a moving elongated blob (so pixels repeat and the graph is connected)."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, 30_000, n))
+    s = t / 30_000
+    x = np.clip(centre[0] + 30 * s + rng.normal(0, 6, n), 0, sensor[1] - 1)
+    y = np.clip(centre[1] + rng.normal(0, 25, n), 0, sensor[0] - 1)
+    part = rng.integers(-1, 10, n) if with_parts else None
+    return make_events(t, x.astype(int), y.astype(int), rng.integers(0, 2, n), part=part)
+
+
+def graph(n, seed, **kw):
+    d = build_event_graph(blob_window(n, seed, **kw), (260, 346), r=5.0, max_num_neighbors=16, tore_k=2)
+    d.cam_K = torch.tensor([K_INTR])
+    d.cam_R = torch.eye(3)[None]
+    d.cam_t = torch.tensor([[0.0, 0.0, 3000.0]])
+    d.joints2d = torch.tensor(np.random.default_rng(seed).uniform([150, 80], [220, 200], (1, 13, 2)), dtype=torch.float32)
+    d.visible = torch.ones(1, 13, dtype=torch.bool)
+    return d
+
+
+def make_net(conv=PointConvLayer, stages=2, channels=(16, 24, 32), in_channels=5, **kw):
+    torch.manual_seed(0)
+    hg = partial(GraphHourglass, channels=list(channels), conv=conv)
+    bb = RefinementStack(in_channels, hg, num_stages=stages, radii=(5.0, 10.0, 20.0), voxel_sizes=(5.0, 10.0),
+                         max_num_neighbors=16)
+    return PoseNet(bb, **kw)
+
+
+def test_shapes_for_uneven_batch_with_empty_and_single_node_graphs():
+    net = make_net().eval()
+    data = [graph(300, 0), graph(0, 1), graph(57, 2), graph(1, 3)]
+    b = Batch.from_data_list(data)
+    with torch.no_grad():
+        outs = net(b)
+    assert len(outs) == 2
+    o = outs[-1]
+    N = b.num_nodes
+    assert o["joints2d"].shape == (4, 13, 2) and o["confidence"].shape == (4, 13)
+    assert o["joint_prob"].shape == (N, 13) and o["part_logits"].shape == (N, 11)
+    assert o["joints3d"].shape == (4, 13, 3) and o["root_depth"].shape == (4,)
+    # probabilities sum to one per non-empty graph and joint
+    sums = torch.zeros(4, 13).index_add_(0, b.batch, o["joint_prob"])
+    torch.testing.assert_close(sums[[0, 2, 3]], torch.ones(3, 13))
+    # the empty window: confidence 0; the single node: its joints sit on the node
+    assert o["confidence"][1].abs().sum() == 0
+    for t in o.values():
+        assert torch.isfinite(t).all()
+
+
+def test_node_permutation_leaves_outputs_unchanged():
+    net = make_net().eval()
+    d = graph(400, 5)
+    perm = torch.randperm(d.num_nodes, generator=torch.Generator().manual_seed(1))
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(len(perm))
+    dp = d.clone()
+    dp.x, dp.pos, dp.part = d.x[perm], d.pos[perm], d.part[perm]
+    dp.edge_index = inv[d.edge_index]
+    with torch.no_grad():
+        a = net(Batch.from_data_list([d]))[-1]
+        b = net(Batch.from_data_list([dp]))[-1]
+    for key in ("joints2d", "confidence"):
+        torch.testing.assert_close(a[key], b[key], atol=1e-3, rtol=1e-5)
+    # 3D goes through RootNet's k = f * sqrt(A_real / A_img): an untrained net's joints all sit
+    # near one point, so the tiny box amplifies float rounding; compare relatively.
+    for key in ("joints3d", "root_depth"):
+        torch.testing.assert_close(a[key], b[key], atol=1e-2, rtol=1e-3)
+    torch.testing.assert_close(a["part_logits"][perm], b["part_logits"], atol=1e-4, rtol=1e-5)
+
+
+def test_batched_equals_single():
+    """A window gives the same prediction alone and inside a batch (no leakage across graphs)."""
+    net = make_net().eval()
+    ds = [graph(300, 7), graph(200, 8, centre=(60, 60))]
+    with torch.no_grad():
+        both = net(Batch.from_data_list(ds))[-1]
+        one = net(Batch.from_data_list([ds[1]]))[-1]
+    torch.testing.assert_close(both["joints2d"][1], one["joints2d"][0], atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("conv", [PointConvLayer, PointNetLayer, EdgeConvLayer, GATv2Layer, PointTransformerLayer])
+def test_gradients_reach_every_parameter(conv):
+    net = make_net(conv=conv)
+    b = Batch.from_data_list([graph(200, 1), graph(150, 2)])
+    outs = net(b)
+    loss = stage_sum(
+        [
+            joint_loss(o["joints2d"], b.joints2d, b.visible.float())
+            + joint_loss(o["rel_depth"][..., None] / 100, torch.ones(2, 13, 1))
+            + log_depth_loss(o["root_depth"], torch.full((2,), 3000.0))
+            + part_loss(o["part_logits"], part_targets(b.part, 10))
+            for o in outs
+        ]
+    )
+    loss.backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing, f"no gradient for {missing}"
+    dead = [n for n, p in net.named_parameters() if p.grad.abs().sum() == 0]
+    assert not dead, f"zero gradient for {dead}"
+
+
+def test_point_conv_equals_pyg_pointnetconv():
+    """The fast layer computes exactly PyG's PointNetConv(Linear+ReLU local, Linear global)."""
+    from torch_geometric.nn import PointNetConv
+
+    torch.manual_seed(3)
+    d = graph(300, 4)
+    layer = PointConvLayer(5, 8, hidden=6)
+    local = torch.nn.Sequential(torch.nn.Linear(5 + 3, 6), torch.nn.ReLU())
+    glob = torch.nn.Linear(6, 8)
+    ref = PointNetConv(local_nn=local, global_nn=glob, add_self_loops=False)  # (re-initialises its nets)
+    with torch.no_grad():
+        local[0].weight.copy_(torch.cat([layer.lin_x.weight, layer.lin_pos.weight], 1))
+        local[0].bias.copy_(layer.lin_x.bias)
+        glob.weight.copy_(layer.lin_out.weight)
+        glob.bias.copy_(layer.lin_out.bias)
+    with torch.no_grad():
+        want = ref(d.x, d.pos, d.edge_index)
+        has_edge = torch.bincount(d.edge_index[1], minlength=d.num_nodes) > 0
+        want = torch.where(has_edge[:, None], want, layer.lin_out(torch.zeros(1, 6)))  # PyG: empty max -> 0
+        got = layer(d.x, d.pos, d.edge_index) - layer.self_term(d.x)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_tiny_batch_is_overfit():
+    """2D loss falls by >= 90% within 300 steps on CPU."""
+    net = make_net(stages=2, channels=(32, 32, 48))
+    b = Batch.from_data_list([graph(150, 11), graph(150, 12)])
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    first = None
+    for step in range(300):
+        outs = net(b)
+        loss = stage_sum([joint_loss(o["joints2d"], b.joints2d, b.visible.float()) for o in outs])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if first is None:
+            first = loss.item()
+        if loss.item() < 0.1 * first:
+            break
+    assert loss.item() < 0.1 * first, f"2D loss only went from {first:.2f} to {loss.item():.2f}"
+
+
+def test_bad_configuration_is_rejected():
+    with pytest.raises(ValueError, match="backbone makes 13 maps per node but the pose has 17 joints"):
+        PoseNet(make_net().backbone, num_joints=17)
+    with pytest.raises(ValueError, match="channels must be positive"):
+        GraphHourglass(channels=[])
+    with pytest.raises(ValueError, match="node features have 3 channels, the backbone expects 5"):
+        net = make_net()
+        d = graph(50, 0)
+        d.x = d.x[:, :3]
+        net(Batch.from_data_list([d]))
