@@ -8,7 +8,7 @@ i, so PyG's ``MessagePassing`` aggregates at the centre. The bipartite ``radius`
 ``knn`` return row 0 = query (``y``) index, row 1 = index into ``x``, as torch_cluster.
 """
 
-from .build import EventGraphTransform, build_event_graph, subsample_indices
+from .build import EventGraphTransform, build_event_graph, relative_offsets, subsample_indices
 from .knn import knn, knn_graph
 from .radius import radius, radius_graph, radius_pairs
 from .voxel import pool_edge_index, unpool, voxel_cluster, voxel_pool
@@ -22,6 +22,7 @@ __all__ = [
     "radius",
     "radius_graph",
     "radius_pairs",
+    "relative_offsets",
     "subsample_indices",
     "unpool",
     "voxel_cluster",

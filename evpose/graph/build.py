@@ -37,7 +37,7 @@ from torch_geometric.transforms import BaseTransform
 
 from ..representations import DEFAULT_K, MAX_DT, MIN_DT, EventTensors, tore_at_events, tore_upper_bound
 from ..representations.events import check_events, check_sensor_size
-from .hashing import take
+from .ops import take
 from .radius import check_cap, check_radius, radius_graph
 
 #: Default time scale: this many microseconds ...
@@ -77,6 +77,22 @@ def subsample_indices(n: int, max_nodes: int | None, mode: str = "random", seed:
         return (np.arange(max_nodes, dtype=np.int64) * n) // max_nodes
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n, size=max_nodes, replace=False))
+
+
+def relative_offsets(pos: Tensor, edge_index: Tensor, scale: float = 1.0) -> Tensor:
+    """``(pos_j - pos_i) / scale`` of every edge (j = edge_index[0], i = edge_index[1]),
+    one coordinate at a time (1-D gathers are several times faster than row gathers).
+
+    Shapes:
+        pos: (N, D), edge_index: (2, E) -> (E, D)
+    """
+    cols = []
+    for d in range(pos.shape[1]):
+        c = pos[:, d].contiguous()
+        diff = take(c, edge_index[0])
+        diff -= take(c, edge_index[1])
+        cols.append(diff.div_(scale))
+    return torch.stack(cols, 1) if cols else pos.new_zeros((edge_index.shape[1], 0))
 
 
 def build_event_graph(
@@ -165,7 +181,7 @@ def build_event_graph(
     ).to(torch.float32)
     pos, x, t = pos.to(device), x.to(device), t.to(device)
     edge_index = radius_graph(pos, r, max_num_neighbors=max_num_neighbors)
-    edge_attr = (take(pos, edge_index[0]) - take(pos, edge_index[1])) / r
+    edge_attr = relative_offsets(pos, edge_index, r)
     data = Data(
         x=x,
         pos=pos,

@@ -15,20 +15,8 @@ import torch
 from torch import Tensor
 
 from ..representations.events import on_numpy
-from .hashing import (
-    CellGrid,
-    neighbour_segments,
-    as_batch,
-    cell_coords,
-    check_points,
-    expand_ranges,
-    nonzero,
-    order_key,
-    rank_in_runs,
-    segment_order,
-    sort_values,
-    take,
-)
+from .hashing import CellGrid, as_batch, cell_coords, check_points, neighbour_segments
+from .ops import expand_ranges, nonzero, order_key, rank_in_runs, segment_order, sort_values, take
 
 #: Aim: a query's own cell holds about TARGET * k / 3^(D-1) points (most queries then
 #: finish in the first 3^D block).

@@ -11,21 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .hashing import (
-    CellGrid,
-    NeighbourSegments,
-    as_batch,
-    cell_coords,
-    check_points,
-    cumsum,
-    expand_ranges,
-    floordiv,
-    nonzero,
-    segment_smallest,
-    sort_stable,
-    sort_values,
-    take,
-)
+from .hashing import CellGrid, NeighbourSegments, as_batch, cell_coords, check_points
+from .ops import cumsum, expand_ranges, nonzero, segment_smallest, sort_stable, sort_values, take
 
 #: Candidate pairs examined per chunk (bounds the working memory at ~100 MB).
 CHUNK_CANDIDATES = 1 << 20
@@ -286,12 +273,13 @@ def radius_pairs(pos: Tensor, r: float, batch: Tensor | None = None) -> tuple[Te
             diff *= diff
             d2 += diff
         idx = nonzero(d2 <= r2)
-        out_i.append(take(q, idx)), out_j.append(take(j, idx)), out_d2.append(take(d2, idx))
+        out_i.append(take(grid.perm, take(q, idx)))
+        out_j.append(take(grid.perm, take(j, idx)))
+        out_d2.append(take(d2, idx))
+        del q, j, d2, idx
     if not out_i:
         return empty, empty.clone(), torch.zeros(0, dtype=pos.dtype, device=device)
-    i = take(grid.perm, torch.cat(out_i))
-    j = take(grid.perm, torch.cat(out_j))
-    return i, j, torch.cat(out_d2)
+    return torch.cat(out_i), torch.cat(out_j), torch.cat(out_d2)
 
 
 def radius_graph(
@@ -339,20 +327,29 @@ def radius_graph(
         capped = int(degree.max()) > cap
     else:
         capped = False
-    if capped:
-        keys = [(i << bits) | j, (j << bits) | i]
-        if loop:
-            ids = torch.arange(n, device=device)
-            keys.append((ids << bits) | ids)
-        keys = torch.cat(_cap_nearest(keys, [(i, j), (j, i)], d2, degree, cap, loop, n))
+    p = i.numel()
+    if capped:  # centres over the cap keep their nearest; the others keep every edge
+        over = degree > cap
+        hit = [take(over, i), take(over, j)]  # centre i (forward), centre j (backward)
+        chosen = _nearest_of_capped(i, j, d2, hit, over, cap, loop, bits)
+        sizes = [p - int(h.sum()) for h in hit]
+        keys = torch.empty(sizes[0] + sizes[1] + chosen.numel(), dtype=torch.int64, device=device)
+        at = 0
+        for (c, nb), h, size in zip(((i, j), (j, i)), hit, sizes):
+            idx = nonzero(~h)
+            torch.bitwise_left_shift(take(c, idx), bits, out=keys[at : at + size]).bitwise_or_(take(nb, idx))
+            at += size
+            del idx
+        keys[at:] = chosen
+        del hit, chosen
     else:  # one buffer, filled in place (large fresh allocations are costly)
-        p = i.numel()
         keys = torch.empty(2 * p + (n if loop else 0), dtype=torch.int64, device=device)
         torch.bitwise_left_shift(i, bits, out=keys[:p]).bitwise_or_(j)
         torch.bitwise_left_shift(j, bits, out=keys[p : 2 * p]).bitwise_or_(i)
         if loop:
             ids = torch.arange(n, device=device)
             torch.bitwise_left_shift(ids, bits, out=keys[2 * p :]).bitwise_or_(ids)
+    del i, j, d2
     keys = sort_values(keys, inplace=True)  # all distinct: coalesced order
     out = torch.empty((2, keys.numel()), dtype=torch.int64, device=device)
     src, dst = (1, 0) if flow == "target_to_source" else (0, 1)
@@ -361,26 +358,21 @@ def radius_graph(
     return out
 
 
-def _cap_nearest(keys, directed, d2, degree, cap, loop, n):
-    """Drop, at every centre with more than ``cap`` edges, all but its nearest ``cap``."""
-    over = degree > cap
-    kept, cand_c, cand_nb, cand_d2, cand_pos = [], [], [], [], []
-    offset = 0
-    for k, (c, nb) in zip(keys, directed):
-        hit = take(over, c)
-        kept.append(take(k, nonzero(~hit)))
-        sub = nonzero(hit)
+def _nearest_of_capped(i, j, d2, hit, over, cap, loop, bits) -> Tensor:
+    """Packed keys of the edges kept at the centres over the cap: their ``cap`` nearest
+    (ties: smaller neighbour index; a self-loop is at distance 0)."""
+    cand_c, cand_nb, cand_d2 = [], [], []
+    for (c, nb), h in zip(((i, j), (j, i)), hit):
+        sub = nonzero(h)
         cand_c.append(take(c, sub)), cand_nb.append(take(nb, sub)), cand_d2.append(take(d2, sub))
-        cand_pos.append(take(k, sub))
-        offset += k.numel()
     if loop:
-        ids = torch.arange(n, device=degree.device)
-        hit = over
-        kept.append(take(keys[-1], nonzero(~hit)))
-        sub = nonzero(hit)
-        cand_c.append(take(ids, sub)), cand_nb.append(take(ids, sub))
-        cand_d2.append(torch.zeros(sub.numel(), dtype=d2.dtype, device=d2.device))
-        cand_pos.append(take(keys[-1], sub))
-    c, nb, dd, kk = (torch.cat(v) for v in (cand_c, cand_nb, cand_d2, cand_pos))
-    kept.append(take(kk, nonzero(segment_smallest(c, dd, nb, cap))))
-    return kept
+        ids = nonzero(over)
+        cand_c.append(ids), cand_nb.append(ids), cand_d2.append(torch.zeros(ids.numel(), dtype=d2.dtype, device=d2.device))
+    c, nb, dd = torch.cat(cand_c), torch.cat(cand_nb), torch.cat(cand_d2)
+    keep = nonzero(segment_smallest(c, dd, nb, cap))
+    c, nb = take(c, keep), take(nb, keep)
+    chosen = (c << bits) | nb
+    if loop:  # self-loops of the centres under the cap
+        ids = nonzero(~over)
+        chosen = torch.cat([chosen, (ids << bits) | ids])
+    return chosen

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 from torch_scatter import scatter
 
-from .hashing import CellGrid, as_batch, cell_coords, check_points, cumsum, take
+from .hashing import CellGrid, as_batch, cell_coords, check_points
+from .ops import cumsum, take
 
 
 def _per_dim(value, dim: int, name: str, device) -> Tensor:

@@ -79,42 +79,56 @@ def tore_at_events(
     tbits = (int(ev.t.max()) - t0 + 1).bit_length()
     if h * w >= 1 << (62 - tbits):
         raise ValueError(f"events span {int(ev.t.max()) - t0} us: too long to sort by pixel; split the stream")
-    pixel = ev.y * w + ev.x
-    comp = (pixel << tbits) | (ev.t - t0)
+    comp = ((ev.y * w + ev.x) << tbits) | (ev.t - t0)
     order = argsort_stable(comp)
     cs = comp.index_select(0, order)
+    del comp
     ts = ev.t.index_select(0, order)
     positive = (ev.p > 0).index_select(0, order)
+    del ev
     same_instant = run_starts(cs)  # first event of the same pixel and timestamp
     same_pixel = run_starts(cs >> tbits)  # first event of the pixel
+    del cs
     # events of the window, in sorted order, and their row of the output
     at = torch.nonzero(order >= m).flatten()
     row = order.index_select(0, at) - m
+    del order
     first_now = same_instant.index_select(0, at)
     first_px = same_pixel.index_select(0, at)
+    del same_instant, same_pixel
     t_now = ts.index_select(0, at)
     count_pos = exclusive_cumsum(positive.to(torch.int64))  # positive events before a position
-    upper = tore_upper_bound(min_dt, max_dt)
-    slot = torch.arange(k, device=device)[None, :]
+    times = [ts.index_select(0, torch.nonzero(mask).flatten()) for mask in (positive, ~positive)]
+    del ts, positive
     feats = torch.empty((at.numel(), 2 * k), dtype=torch.float32, device=device)
-    for block, mask in enumerate((positive, ~positive)):
-        times = ts.index_select(0, torch.nonzero(mask).flatten())  # this polarity, sorted by (pixel, time)
-        if block == 0:
-            before, lowest = count_pos.index_select(0, first_now), count_pos.index_select(0, first_px)
-        else:
-            before = first_now - count_pos.index_select(0, first_now)
-            lowest = first_px - count_pos.index_select(0, first_px)
+    for a in range(0, at.numel(), CHUNK):  # bounds the (U, k) temporaries
+        b = min(a + CHUNK, at.numel())
+        _features(feats[a:b], times, count_pos, first_now[a:b], first_px[a:b], t_now[a:b], k, min_dt, max_dt)
+    out.index_copy_(0, row, feats)
+    return out
+
+
+#: Window events handled together in the last step.
+CHUNK = 1 << 18
+
+
+def _features(feats, times, count_pos, first_now, first_px, t_now, k, min_dt, max_dt) -> None:
+    """The 2k values of a run of window events (sorted order) into ``feats``."""
+    upper = tore_upper_bound(min_dt, max_dt)
+    slot = torch.arange(k, device=feats.device)[None, :]
+    for block in (0, 1):
+        cp_now, cp_px = count_pos.index_select(0, first_now), count_pos.index_select(0, first_px)
+        # this polarity's events before the pixel's first and before the same instant
+        before, lowest = (cp_now, cp_px) if block == 0 else (first_now - cp_now, first_px - cp_px)
+        if times[block].numel() == 0:
+            feats[:, block * k : (block + 1) * k] = upper
+            continue
         # the j-th most recent earlier event of this pixel and polarity is number before-1-j
         g = before[:, None] - 1 - slot  # (U, k)
         valid = g >= lowest[:, None]
-        if times.numel() == 0:
-            feats[:, block * k : (block + 1) * k] = upper
-            continue
-        prev = times.index_select(0, g.clamp_min(0).reshape(-1)).view(-1, k)
+        prev = times[block].index_select(0, g.clamp_min_(0).reshape(-1)).view(-1, k)
         values = tore_values(t_now[:, None] - prev, min_dt, max_dt)
         feats[:, block * k : (block + 1) * k] = torch.where(valid, values, upper)
-    out.index_copy_(0, row, feats)
-    return out
 
 
 def _history(history, sensor_size, device) -> EventTensors | None:

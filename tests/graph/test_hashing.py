@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from evpose.graph.hashing import (
-    NeighbourSegments,
-    _expand_ranges_torch,
-    expand_ranges,
-    segment_smallest,
-    sort_stable,
-)
+from evpose.graph.hashing import NeighbourSegments
+from evpose.graph.ops import _expand_ranges_torch, expand_ranges, segment_smallest, sort_stable
 
 
 def test_expand_ranges_matches_loop():
