@@ -140,7 +140,10 @@ def tore_volume_tensors(
     if len(events) and num_t:
         if on_numpy(events.t):  # numpy: several times less overhead per operation
             x, y, p = (c.numpy() for c in (events.x, events.y, events.p))
-            key = np.where(p > 0, 0, hw) + y.astype(np.int64) * w + x
+            key = y.astype(np.int32) * w  # < 2 * H * W: int32 arithmetic, widened once
+            key += x
+            key += (p <= 0).astype(np.int32) * hw
+            key = key.astype(np.int64)
             _fill_volumes_numpy(out.numpy(), events.t.to(torch.int64).numpy(), key, times.numpy(), hw, k, min_dt, max_dt)
         else:
             _fill_volumes(out, events, times, (h, w), k, min_dt, max_dt)
@@ -215,8 +218,11 @@ def _fill_volumes_numpy(out, t, key, times, hw, k, min_dt, max_dt) -> None:
     step = max(1, TIMES_BY_BUFFERS // num_g)
     for a in range(0, times.size, step):
         tt = times[a : a + step]
-        ceil_t = np.clip(np.ceil(tt).astype(np.int64) - t0, 0, (1 << tbits) - 1)
-        end = np.searchsorted(s, ((buf[None, :] << tbits) + ceil_t[:, None]).ravel())  # (T * G,)
+        if times.size == 1:  # every kept event is before the one sample time: runs end at the next
+            end = np.append(first[1:], s.size)
+        else:
+            ceil_t = np.clip(np.ceil(tt).astype(np.int64) - t0, 0, (1 << tbits) - 1)
+            end = np.searchsorted(s, ((buf[None, :] << tbits) + ceil_t[:, None]).ravel())  # (T * G,)
         pos = end[None, :] - 1 - np.arange(k)[:, None]  # (k, T * G)
         valid = pos >= np.tile(first, tt.size)[None, :]
         sel = np.flatnonzero(valid)
