@@ -194,16 +194,67 @@ def standing_point(
     g = np.arange(-search_radius, search_radius + step / 2, step)
     gx, gy = np.meshgrid(focus[0] + g, focus[1] + g, indexing="ij")
     cand = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
-    ring = np.stack([np.cos(ang), np.sin(ang)], axis=1) * body_radius
-    zs = np.linspace(0, body_height, 7)
-    offs = np.array([[rx, ry, z] for z in zs for rx, ry in ring])
+    offs = _body_points(body_height, body_radius)
     pts = np.concatenate([cand, np.zeros((len(cand), 1))], axis=1)[:, None, :] + offs[None]
     margin = _view_margin(cameras, pts)
     good = margin >= margin.max() - 2.0
     d = np.linalg.norm(cand - focus, axis=1)
     d[~good] = np.inf
     return cand[int(np.argmin(d))]
+
+
+def _body_points(body_height: float, body_radius: float) -> np.ndarray:
+    """Points of a vertical cylinder standing at the origin (rings at 7 heights)."""
+    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    ring = np.stack([np.cos(ang), np.sin(ang)], axis=1) * body_radius
+    return np.array([[rx, ry, z] for z in np.linspace(0, body_height, 7) for rx, ry in ring])
+
+
+def pair_positions(
+    cameras: Mapping[str, Camera],
+    gap: float,
+    centre,
+    body_height: float = 1800.0,
+    body_radius: float = 300.0,
+    shift: float = 400.0,
+    step: float = 100.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Floor points of two people ``gap`` mm apart, best seen together by every camera.
+
+    Searches the direction of the pair (every 15 degrees) and its midpoint (within
+    ``shift`` of ``centre``) for the largest smallest margin of both bodies (vertical
+    cylinders) to any image border; with DHP19's rig this avoids standing the two in
+    line with a side camera, where the nearer one fills and leaves its image.
+
+    Args:
+        cameras: the cameras.
+        gap: distance between the two standing points, mm.
+        centre: (x, y) around which the pair stands, mm.
+        body_height, body_radius: the body cylinder (defaults 1800, 300 mm).
+        shift: largest move of the midpoint from ``centre``, mm (default 400).
+        step: grid step of the midpoint search, mm (default 100).
+
+    Returns:
+        (p0, p1), each (2,) mm.
+    """
+    c = np.asarray(centre, dtype=np.float64)[:2]
+    g = np.arange(-shift, shift + step / 2, step)
+    mids = np.stack(np.meshgrid(c[0] + g, c[1] + g, indexing="ij"), axis=-1).reshape(-1, 2)
+    ang = np.radians(np.arange(0, 180, 15))
+    dirs = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+    p0 = (mids[:, None, :] - 0.5 * gap * dirs[None]).reshape(-1, 2)
+    p1 = (mids[:, None, :] + 0.5 * gap * dirs[None]).reshape(-1, 2)
+    offs = _body_points(body_height, body_radius)
+    m = np.minimum(
+        _view_margin(cameras, np.c_[p0, np.zeros(len(p0))][:, None, :] + offs[None]),
+        _view_margin(cameras, np.c_[p1, np.zeros(len(p1))][:, None, :] + offs[None]),
+    )
+    # best margin; among near-ties the midpoint nearest the centre
+    good = m >= m.max() - 2.0
+    d = np.linalg.norm(0.5 * (p0 + p1) - c, axis=1)
+    d[~good] = np.inf
+    i = int(np.argmin(d))
+    return p0[i], p1[i]
 
 
 def axes_focus(cameras: Mapping[str, Camera]) -> np.ndarray:

@@ -42,8 +42,10 @@ class SynthConfig:
         splits: split name (train/val/test) -> subject ids (1..99; each in one split).
         movements: movement names (:data:`evpose.synth.motions.MOVEMENTS`).
         duration_s: length of every recording, seconds.
-        num_persons: people in the scene, 1 or 2 (the second performs another movement
-            of the list, beside the first; its joints are stored under ``/persons``).
+        num_persons: people in the scene, 1 or 2. The second performs another movement
+            of the list, 0.8 .. 1.1 m from the first where every camera sees both best
+            (in DHP19's small capture volume one of them may leave a side view at times);
+            its joints are stored under ``/persons``.
         cameras: ``"dhp19"`` (DHP19's four calibrated cameras) or a list of camera specs
             (:mod:`evpose.synth.cameras`).
         sensor_size: optional (height, width) every camera must have.

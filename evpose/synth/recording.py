@@ -22,7 +22,7 @@ from ..io import EventFileWriter
 from ..types import JOINT_NAMES, PART_NAMES
 from .background import sample_room
 from .body import Subject, sample_subject
-from .cameras import facing_yaw, resolve_cameras, standing_point
+from .cameras import facing_yaw, pair_positions, resolve_cameras, standing_point
 from .movements import movement_spec, sample_motion_params
 from .presets import SynthConfig, preset_config
 from .scene import Actor, Scene
@@ -35,11 +35,25 @@ MANIFEST_SOURCE = "synthetic"
 _STANDING: dict[bytes, np.ndarray] = {}
 
 
+def _camera_key(cameras) -> bytes:
+    return b"".join(c.P.tobytes() + np.array([c.width, c.height]).tobytes() for c in cameras.values())
+
+
 def _standing_point(cameras) -> np.ndarray:
-    key = b"".join(c.P.tobytes() + np.array([c.width, c.height]).tobytes() for c in cameras.values())
+    key = _camera_key(cameras)
     if key not in _STANDING:
         _STANDING[key] = standing_point(cameras)
     return _STANDING[key]
+
+
+_PAIRS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _pair_positions(cameras, gap: float, spot) -> tuple[np.ndarray, np.ndarray]:
+    key = (_camera_key(cameras), float(gap))
+    if key not in _PAIRS:
+        _PAIRS[key] = pair_positions(cameras, gap, spot)
+    return _PAIRS[key]
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -64,22 +78,19 @@ def build_scene(config: SynthConfig, seed: int, subject: int, movement: str) -> 
     spot = _standing_point(cameras)
     base_yaw = facing_yaw(cameras, spot)
 
-    def place(r, offset):
+    def place(r, base):
         ang, rad = r.uniform(0, 2 * np.pi), config.position_jitter_mm * np.sqrt(r.random())
-        p = spot + offset + rad * np.array([np.cos(ang), np.sin(ang)])
+        p = np.asarray(base) + rad * np.array([np.cos(ang), np.sin(ang)])
         yaw = base_yaw + np.radians(r.uniform(-1, 1) * config.yaw_jitter_deg)
         return (float(p[0]), float(p[1])), float(yaw)
 
-    actors = []
-    offsets = [np.zeros(2)]
+    bases = [spot]
     if config.num_persons == 2:
-        # side by side across the facing direction, 0.9 .. 1.3 m apart
-        gap = r_second.uniform(900, 1300)
-        left = np.array([-np.sin(base_yaw), np.cos(base_yaw)])
-        fwd = np.array([np.cos(base_yaw), np.sin(base_yaw)])
-        depth = r_second.uniform(-200, 200)
-        offsets = [-0.5 * gap * left, 0.5 * gap * left + depth * fwd]
-    pos, yaw = place(r_place, offsets[0])
+        # 0.8 .. 1.1 m apart, placed so that every camera sees both as well as it can
+        gap = float(r_second.uniform(800, 1100))
+        bases = list(_pair_positions(cameras, round(gap, -1), spot))
+    actors = []
+    pos, yaw = place(r_place, bases[0])
     body = subject_body(config, seed, subject)
     motion = sample_motion_params(r_motion, config.speed_range, config.amplitude_range)
     actors.append(Actor(body, movement, motion, pos, yaw, person=0))
@@ -88,7 +99,7 @@ def build_scene(config: SynthConfig, seed: int, subject: int, movement: str) -> 
         mv2 = others[int(r_second.integers(len(others)))]
         body2 = sample_subject(r_second, config.height_range, config.girth_range)
         motion2 = sample_motion_params(r_second, config.speed_range, config.amplitude_range)
-        pos2, yaw2 = place(r_second, offsets[1])
+        pos2, yaw2 = place(r_second, bases[1])
         actors.append(Actor(body2, mv2, motion2, pos2, yaw2, person=1))
     el, az = np.radians(r_light.uniform(15, 50)), r_light.uniform(0, 2 * np.pi)
     light = (float(np.sin(el) * np.cos(az)), float(np.sin(el) * np.sin(az)), float(np.cos(el)))

@@ -139,3 +139,18 @@ def test_two_people():
     scene, _ = build_scene(cfg, 0, 1, "walk")
     d = part_distance_px(scene, rec.cameras["cam2"], ev[ev["part"] >= 0])
     assert (d <= 3.0).mean() >= 0.95
+
+
+def test_generic_pinhole_camera():
+    cam = {"name": "side", "position": [2500, -2500, 1400], "look_at": [0, 0, 900], "focal": 160.0, "width": 160, "height": 120}
+    cfg = preset_config("demo", cameras=[cam], duration_s=0.2)
+    rec = synthesize_recording(2, "arm_circles", seed=0, config=cfg)
+    ev = rec.events["side"]
+    assert rec.cameras["side"].sensor_size == (120, 160)
+    assert len(ev) > 1000 and ev["x"].max() < 160 and ev["y"].max() < 120
+    scene, _ = build_scene(cfg, 0, 2, "arm_circles")
+    # the person stands where this camera sees the whole body
+    J = rec.joints3d[0]
+    assert rec.cameras["side"].in_image(rec.cameras["side"].project(J)).all()
+    lab = ev[ev["part"] >= 0]
+    assert (part_distance_px(scene, rec.cameras["side"], lab) <= 3.0).mean() >= 0.95
