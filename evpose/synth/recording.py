@@ -1,8 +1,8 @@
 """One synthetic recording: its scene from the seed, its simulation, its evpose file.
 
 Randomness: every recording draws from ``SeedSequence(seed, spawn_key=(subject,
-crc32(movement)))`` and every subject's body from ``SeedSequence(seed, spawn_key=(0,
-subject))``, so a recording does not depend on which other recordings are generated, in
+crc32(movement)))``, every subject's body from ``SeedSequence(seed, spawn_key=(0,
+subject))`` and its room (one lab per subject) from ``(0, subject, 1)``, so a recording does not depend on which other recordings are generated, in
 which order, or in which process: the same seed gives the same events, byte for byte
 (on the same software and CPU).
 """
@@ -74,7 +74,7 @@ def build_scene(config: SynthConfig, seed: int, subject: int, movement: str) -> 
     """The scene of one recording and the random stream left for the simulation."""
     cameras = resolve_cameras(config.cameras, config.sensor_size)
     rng = _rng(seed, subject, movement_key(movement))
-    r_motion, r_place, r_room, r_light, r_second, r_sim = rng.spawn(6)
+    r_motion, r_place, _, r_light, r_second, r_sim = rng.spawn(6)
     spot = _standing_point(cameras)
     base_yaw = facing_yaw(cameras, spot)
 
@@ -103,7 +103,9 @@ def build_scene(config: SynthConfig, seed: int, subject: int, movement: str) -> 
         actors.append(Actor(body2, mv2, motion2, pos2, yaw2, person=1))
     el, az = np.radians(r_light.uniform(15, 50)), r_light.uniform(0, 2 * np.pi)
     light = (float(np.sin(el) * np.cos(az)), float(np.sin(el) * np.sin(az)), float(np.cos(el)))
-    scene = Scene(tuple(actors), cameras, sample_room(r_room, cameras), light, float(r_light.uniform(0.35, 0.55)))
+    # one room per subject, like a recording session in one lab
+    room = sample_room(_rng(seed, 0, subject, 1), cameras)
+    scene = Scene(tuple(actors), cameras, room, light, float(r_light.uniform(0.35, 0.55)))
     return scene, r_sim
 
 

@@ -70,6 +70,7 @@ class CapsuleRenderer:
         light: (3,) world direction towards the light (default from above, in front).
         ambient: share of light that reaches every surface (default 0.45).
         texel: texture grid step in mm (default 2).
+        atlas: a prepared texture atlas of these primitives (default: made here).
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class CapsuleRenderer:
         light=(0.3, -0.5, 0.81),
         ambient: float = 0.45,
         texel: float = 2.0,
+        atlas: TextureAtlas | None = None,
     ):
         self.camera = camera
         H, W = camera.height, camera.width
@@ -100,7 +102,11 @@ class CapsuleRenderer:
             raise ValueError(
                 f"{M} primitives but lengths {lengths.shape}, radii {radii.shape}, appearance {len(appearance.albedo0)}"
             )
-        self.atlas = TextureAtlas(appearance, lengths, radii, texel)
+        if atlas is None:
+            atlas = TextureAtlas(appearance, lengths, radii, texel)
+        elif len(atlas.nu) != M:
+            raise ValueError(f"texture atlas holds {len(atlas.nu)} primitives, the renderer {M}")
+        self.atlas = atlas
         l = np.asarray(light, dtype=np.float64)
         l = l / np.linalg.norm(l)
         self.light_cam = (camera.R @ l).astype(np.float32)

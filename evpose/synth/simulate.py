@@ -14,12 +14,13 @@ import numpy as np
 
 from ..geometry import Camera
 from ..types import event_dtype
-from .background import render_background
+from .background import Room, render_background
 from .clothing import TEXTURE_TERMS, Appearance
 from .esim import EventSimulator
 from .noise import background_activity, hot_pixels
 from .projection import boxes_region, capsule_boxes, project_capsules
 from .render import CapsuleRenderer, label_code, split_label
+from .texture import TextureAtlas
 from .scene import Scene
 
 #: Time grid (us) on which body motion is measured to place the render instants.
@@ -147,8 +148,29 @@ def render_instants(scene: Scene, camera: Camera, duration_us: float, max_step_p
     return t[(t >= 0) & (t <= duration_us)]
 
 
-def _renderer(scene: Scene, camera: Camera, background: np.ndarray) -> CapsuleRenderer:
-    apps, lengths, radii, codes = [], [], [], []
+#: Small per-process caches: a room's image in a camera, and a scene's texture atlas, are
+#: the same for every recording of a subject (the room) and every camera (the atlas).
+_BACKGROUNDS: dict[bytes, np.ndarray] = {}
+_ATLASES: dict[bytes, TextureAtlas] = {}
+_CACHE_SIZE = 16
+
+
+def _cached(cache: dict, key: bytes, make):
+    if key not in cache:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
+
+
+def _background(camera: Camera, room: Room) -> np.ndarray:
+    key = repr(sorted(room.to_dict().items())).encode() + room.panels.tobytes() + room.waves.tobytes()
+    key += camera.K.tobytes() + camera.R.tobytes() + camera.t.tobytes() + bytes(f"{camera.width}x{camera.height}", "ascii")
+    return _cached(_BACKGROUNDS, key, lambda: render_background(camera, room))
+
+
+def _renderer(scene: Scene, camera: Camera) -> CapsuleRenderer:
+    apps, radii = [], []
     caps0 = scene.capsules(np.zeros(1))
     for actor in scene.actors:
         apps.append(actor.subject.appearance)
@@ -159,9 +181,14 @@ def _renderer(scene: Scene, camera: Camera, background: np.ndarray) -> CapsuleRe
         split_u=np.concatenate([a.split_u for a in apps]),
         texture=np.concatenate([a.texture for a in apps]).reshape(-1, TEXTURE_TERMS, 4),
     )
+    radii = np.concatenate(radii)
     lengths = np.linalg.norm(caps0.b[0] - caps0.a[0], axis=-1)
     codes = label_code(caps0.person, caps0.part)
-    return CapsuleRenderer(camera, background, app, lengths, np.concatenate(radii), codes, scene.light, scene.ambient)
+    parts = (app.albedo0, app.albedo1, app.split_u, app.texture, lengths, radii)
+    key = b"".join(np.asarray(v, dtype=np.float64).tobytes() for v in parts)
+    atlas = _cached(_ATLASES, key, lambda: TextureAtlas(app, lengths, radii))
+    bg = _background(camera, scene.room)
+    return CapsuleRenderer(camera, bg, app, lengths, radii, codes, scene.light, scene.ambient, atlas=atlas)
 
 
 def simulate_camera(
@@ -186,8 +213,7 @@ def simulate_camera(
     H, W = camera.height, camera.width
     thr_rng, noise_rng = rng.spawn(2)
     times = render_instants(scene, camera, duration_us, model.max_step_px, model.max_step_us)
-    bg = render_background(camera, scene.room)
-    renderer = _renderer(scene, camera, bg)
+    renderer = _renderer(scene, camera)
     sim = EventSimulator(
         H, W, thr_rng, model.threshold_mean, model.threshold_std, model.threshold_min, model.refractory_us
     )
