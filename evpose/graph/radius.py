@@ -217,6 +217,11 @@ def radius_pairs(pos: Tensor, r: float, batch: Tensor | None = None) -> tuple[Te
     neighbourhood), so every distance is computed once: half the work of a
     per-point search.
 
+    Args:
+        pos: point positions.
+        r: radius (> 0); the ball is closed (``<= r``).
+        batch: graph id of every point (default: one graph).
+
     Returns:
         ``(i, j, d2)``: the pairs and their squared distances (dtype of ``pos``).
 

@@ -97,7 +97,11 @@ def check_events(ev: EventTensors, sensor_size: tuple[int, int], name: str = "ev
     if n == 0:
         return
     for col, field, size, what in ((ev.x, "x", w, "width"), (ev.y, "y", h, "height")):
-        lo, hi = (int(v) for v in torch.aminmax(col))
+        if on_numpy(col):
+            arr = col.numpy()
+            lo, hi = int(arr.min()), int(arr.max())
+        else:
+            lo, hi = (int(v) for v in torch.aminmax(col))
         if lo < 0 or hi >= size:
             i = int(torch.nonzero((col < 0) | (col >= size))[0])
             raise ValueError(

@@ -65,12 +65,12 @@ def buffer_keys(ev: EventTensors, sensor_size: tuple[int, int]) -> Tensor:
 
 def _sample_times(sample_time, device) -> tuple[Tensor, bool]:
     """Sample times as a float64 (T,) tensor, and whether a single time was given."""
-    st = torch.as_tensor(sample_time, dtype=torch.float64)
-    scalar = st.dim() == 0
-    st = st.reshape(-1).to(device)
-    if st.numel() and not bool(torch.isfinite(st).all()):
+    if isinstance(sample_time, Tensor):
+        sample_time = sample_time.detach().cpu().numpy()
+    arr = np.asarray(sample_time, dtype=np.float64)
+    if arr.size and not np.isfinite(arr).all():
         raise ValueError(f"sample times must be finite, got {sample_time}")
-    return st, scalar
+    return torch.from_numpy(arr.reshape(-1).copy()).to(device), arr.ndim == 0
 
 
 def tore_volume(
