@@ -206,17 +206,21 @@ def _refractory(pixel: np.ndarray, t: np.ndarray, last: np.ndarray, act: np.ndar
     if not close.any():
         return None
     # resolve only the pixels that have a close pair, rank by rank
-    bad_pix = np.unique(pixel[close])
-    sel = np.flatnonzero(np.isin(pixel, bad_pix))
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, t.size))
+    bad = np.logical_or.reduceat(close, starts)
+    sel = np.flatnonzero(np.repeat(bad, counts))
+    starts, counts = starts[bad], counts[bad]
     keep = np.ones(t.size, dtype=bool)
-    p_sel, t_sel = pixel[sel], t[sel]
-    starts = np.flatnonzero(np.r_[True, p_sel[1:] != p_sel[:-1]])
-    counts = np.diff(np.r_[starts, p_sel.size])
-    rank = np.arange(p_sel.size) - np.repeat(starts, counts)
-    emitted = last[act[p_sel[starts]]].copy()  # per conflicted pixel
-    owner = np.repeat(np.arange(starts.size), counts)
+    t_sel = t[sel]
+    local = np.concatenate([[0], np.cumsum(counts)[:-1]])  # segment starts within sel
+    rank = np.arange(sel.size) - np.repeat(local, counts)
+    owner = np.repeat(np.arange(counts.size), counts)
+    emitted = last[act[pixel[starts]]].copy()  # per conflicted pixel
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(int(counts.max()) + 1))
     for r in range(int(counts.max())):
-        at = np.flatnonzero(rank == r)
+        at = by_rank[bounds[r] : bounds[r + 1]]
         o = owner[at]
         ok = t_sel[at] >= emitted[o] + R
         emitted[o[ok]] = t_sel[at[ok]]
