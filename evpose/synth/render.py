@@ -150,36 +150,33 @@ class CapsuleRenderer:
         live = (boxes[..., 1] > boxes[..., 0]) & (boxes[..., 3] > boxes[..., 2])  # (B, M)
         g = _Geometry(proj, live)
         key = np.full((B, h, w), _KEY_NONE, dtype=np.int32)
+        # Each instant is drawn in its own window of the largest box size (placed at its
+        # box, kept inside the region); when the boxes hardly move, one window (their
+        # union) for all instants is cheaper. Window sizes for all primitives at once:
+        big = np.iinfo(np.int64).max
+        sizes = np.where(live[..., None], boxes[..., [1, 3]] - boxes[..., [0, 2]], 0).max(axis=0)  # (M, 2)
+        lo = np.maximum(np.where(live[..., None], boxes[..., [0, 2]], big).min(axis=0), [region.y0, region.x0])
+        hi = np.minimum(np.where(live[..., None], boxes[..., [1, 3]], -1).max(axis=0), [region.y1, region.x1])
+        union = np.maximum(hi - lo, 0)
+        shared_m = (union[:, 0] * union[:, 1] <= 1.5 * sizes[:, 0] * sizes[:, 1]) | (B == 1)
+        origin_y = np.clip(boxes[..., 0], region.y0, region.y1 - np.minimum(sizes[:, 0], h)).T  # (M, B)
+        origin_x = np.clip(boxes[..., 2], region.x0, region.x1 - np.minimum(sizes[:, 1], w)).T
+        any_live = live.any(axis=0)
         for m in range(M):
-            lv = live[:, m]
-            if not lv.any():
+            if not any_live[m]:
                 continue
-            bx = boxes[lv, m]
-            # Each instant is drawn in its own window of the largest box size (placed at
-            # its box, kept inside the region); when the boxes hardly move, one window
-            # (their union) for all instants is cheaper.
-            hb = int((bx[:, 1] - bx[:, 0]).max())
-            wb = int((bx[:, 3] - bx[:, 2]).max())
-            uy0, uy1 = max(int(bx[:, 0].min()), region.y0), min(int(bx[:, 1].max()), region.y1)
-            ux0, ux1 = max(int(bx[:, 2].min()), region.x0), min(int(bx[:, 3].max()), region.x1)
-            if (uy1 - uy0) * (ux1 - ux0) <= 1.5 * hb * wb or B == 1:
-                oy = np.full(B, uy0)
-                ox = np.full(B, ux0)
-                hb, wb, shared = uy1 - uy0, ux1 - ux0, True
-            else:
-                hb, wb = min(hb, h), min(wb, w)
-                oy = np.clip(boxes[:, m, 0], region.y0, region.y1 - hb)
-                ox = np.clip(boxes[:, m, 2], region.x0, region.x1 - wb)
-                shared = False
-            if hb <= 0 or wb <= 0:
-                continue
-            k = self._keys(g, m, slice(None), oy, ox, hb, wb)
-            if shared:
-                y0, x0 = oy[0] - region.y0, ox[0] - region.x0
-                sub = key[:, y0 : y0 + hb, x0 : x0 + wb]
+            if shared_m[m]:
+                (hb, wb), (y0, x0) = union[m].tolist(), lo[m].tolist()
+                if hb <= 0 or wb <= 0:
+                    continue
+                k = self._keys(g, m, slice(None), np.full(B, y0), np.full(B, x0), hb, wb)
+                sub = key[:, y0 - region.y0 : y0 - region.y0 + hb, x0 - region.x0 : x0 - region.x0 + wb]
                 np.minimum(sub, k, out=sub)
             else:
-                for bi in np.flatnonzero(lv):
+                hb, wb = min(int(sizes[m, 0]), h), min(int(sizes[m, 1]), w)
+                oy, ox = origin_y[m], origin_x[m]
+                k = self._keys(g, m, slice(None), oy, ox, hb, wb)
+                for bi in np.flatnonzero(live[:, m]).tolist():
                     y0, x0 = int(oy[bi]) - region.y0, int(ox[bi]) - region.x0
                     sub = key[bi, y0 : y0 + hb, x0 : x0 + wb]
                     np.minimum(sub, k[bi], out=sub)
