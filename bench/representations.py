@@ -1,8 +1,9 @@
 """TORE volumes and event graphs: throughput against reference implementations.
 
-On realistic windows of 7.5k, 100k and 1M events (from the synthetic demo recordings
-when data/synth/demo/manifest.json exists, else from a built-in generator of moving
-shapes whose edges fire, so pixels repeat as in real recordings):
+On realistic windows of 7.5k, 100k and 1M events: from the synthetic demo recordings
+when data/synth/demo/manifest.json exists, else from recordings simulated on the fly
+with evpose.synth, else from a built-in generator of moving shapes whose edges fire (so
+pixels repeat as in real recordings); the output says which:
 
 - TORE batch form (evpose) vs a plain per-event Python loop and a straightforward numpy
   port (sort by time, then k rounds of np.unique picking each pixel's next most recent
@@ -17,6 +18,7 @@ Figures are medians over repeats, all single-threaded by default (torch threads 
 cKDTree workers alike). Prints markdown tables.
 
     python bench/representations.py [--threads 1] [--sizes 7500 100000 1000000] [--quick]
+                                    [--source auto|demo|synth|shapes]
 """
 
 from __future__ import annotations
@@ -111,15 +113,50 @@ def demo_stream(max_events: int) -> tuple[np.ndarray, tuple[int, int], str] | No
     return np.concatenate(parts), sensor, f"synthetic demo data ({used} recording(s), busiest camera, {root})"
 
 
-def windows(sizes: list[int]) -> tuple[dict[int, np.ndarray], tuple[int, int], str]:
-    demo = demo_stream(max(sizes))
-    if demo is not None and len(demo[0]) >= max(sizes):
-        stream, sensor, source = demo
-    else:
-        note = "" if demo is None else f" (demo data has only {len(demo[0])} events)"
-        stream, sensor = moving_shapes_events(max(sizes)), DHP19_SENSOR_SIZE
-        source = f"built-in generator of moving shapes{note}: no data/synth/demo/manifest.json"
-    return {n: stream[:n] for n in sizes}, sensor, source
+SYNTH_MOVEMENTS = ("walk", "jumping_jacks", "wave", "squats", "punches", "kicks")
+
+
+def synth_stream(max_events: int) -> tuple[np.ndarray, tuple[int, int], str] | None:
+    """Recordings simulated on the fly with evpose.synth (subject 1, seed 0, 2 s each,
+    every camera), the streams one after the other (times shifted), up to max_events."""
+    try:
+        from evpose.synth import synthesize_recording
+    except ImportError:
+        return None
+    parts, total, offset, used, sensor = [], 0, 0, [], DHP19_SENSOR_SIZE
+    for movement in SYNTH_MOVEMENTS * 4:
+        rec = synthesize_recording(subject=1, movement=movement, seed=len(used), duration_s=2.0)
+        for cam in sorted(rec.events):
+            ev = rec.events[cam][: max_events - total]
+            if len(ev) == 0:
+                continue
+            parts.append(make_events(ev["t"] - ev["t"][0] + offset, ev["x"], ev["y"], ev["p"]))
+            offset = int(parts[-1]["t"][-1]) + 1000
+            total += len(ev)
+        used.append(movement)
+        if total >= max_events:
+            break
+    return np.concatenate(parts), sensor, (
+        f"evpose.synth recordings simulated on the fly ({', '.join(used)}; 2 s each, every camera's "
+        "stream in turn): no data/synth/demo/manifest.json"
+    )
+
+
+def windows(sizes: list[int], source: str = "auto") -> tuple[dict[int, np.ndarray], tuple[int, int], str]:
+    """Windows of the given sizes from the start of one stream: the demo data, else
+    evpose.synth on the fly, else the moving-shapes generator (``source`` forces one)."""
+    found = None
+    if source in ("auto", "demo"):
+        found = demo_stream(max(sizes))
+        if found is not None and len(found[0]) < max(sizes):
+            found = None
+    if found is None and source in ("auto", "synth"):
+        found = synth_stream(max(sizes))
+    if found is None:
+        found = (moving_shapes_events(max(sizes)), DHP19_SENSOR_SIZE,
+                 "built-in generator of moving shapes (discs oscillating over the sensor)")
+    stream, sensor, label = found
+    return {n: stream[:n] for n in sizes}, sensor, label
 
 
 # --------------------------------------------------------------------------- references
@@ -262,6 +299,8 @@ def main() -> None:
     ap.add_argument("--loop-max", type=int, default=1_000_000, help="largest window given to the plain loop")
     ap.add_argument("--quick", action="store_true", help="one repeat, no memory figures (smoke run)")
     ap.add_argument("--json", type=str, default=None, help="also write the figures to this file")
+    ap.add_argument("--source", choices=("auto", "demo", "synth", "shapes"), default="auto",
+                    help="where windows come from (default: demo data, else evpose.synth, else shapes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -277,7 +316,7 @@ def main() -> None:
     except ImportError:
         have_tc = False
 
-    wins, sensor, source = windows(args.sizes)
+    wins, sensor, source = windows(args.sizes, args.source)
     print("# evpose representations benchmark\n")
     print(f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}")

@@ -22,7 +22,12 @@ DHP19-like windows: 7500 events last about 10 to 60 ms, and at ~3 m from a camer
 trail then leans by well under 45 degrees in (x, y, t), a radius of 3 reaches about
 +-3 ms along a pixel's own history and 3 px across, and a window's depth (10-60 "px")
 is of the order of a limb's length on the sensor, so neither space nor time dominates
-the neighbourhoods.
+the neighbourhoods. A fixed scale keeps speeds comparable across windows. Windows of a
+constant event count can last from ~15 ms (fast, large motions) to ~300 ms (a small
+gesture), though: on evpose.synth's recordings at r = 3, 1 ms == 1 px gives a mean
+degree of ~4 (walk, 50 ms windows) to ~17 (jumping jacks, 17 ms). ``window_depth_px``
+instead scales every window to the same depth (a fixed-count window then has a
+steady density, at the price of speeds).
 """
 
 from __future__ import annotations
@@ -102,7 +107,9 @@ def build_event_graph(
     max_num_neighbors: int | None = MAX_NUM_NEIGHBORS,
     time_scale_us: float = TIME_SCALE_US,
     time_scale_px: float = TIME_SCALE_PX,
+    window_depth_px: float | None = None,
     t0: int | None = None,
+    t_end: int | None = None,
     max_nodes: int | None = None,
     subsample: str = "random",
     seed: int | None = 0,
@@ -123,7 +130,10 @@ def build_event_graph(
         max_num_neighbors: incoming edges kept per node, the nearest (default 32).
         time_scale_us: ``time_scale_us`` microseconds ...
         time_scale_px: ... map to ``time_scale_px`` along pos[:, 2] (default 1 ms == 1 px).
+        window_depth_px: instead, scale time so that the window ``[t0, t_end)`` spans
+            this many px (default None: use the time scale).
         t0: time origin (default: the first event; pass the window start).
+        t_end: window end, for ``window_depth_px`` (default: the last event + 1 us).
         max_nodes: subsample to at most this many nodes (default None: every event).
         subsample: ``"random"`` (seeded) or ``"uniform"`` (evenly spaced in time order).
         seed: seed of the random subsampling (None: fresh randomness every call).
@@ -147,6 +157,8 @@ def build_event_graph(
     check_cap(max_num_neighbors)
     if not time_scale_us > 0 or not time_scale_px > 0:
         raise ValueError(f"time scale must be positive, got {time_scale_us} us == {time_scale_px} px")
+    if window_depth_px is not None and not window_depth_px > 0:
+        raise ValueError(f"window_depth_px must be positive (or None), got {window_depth_px}")
     if isinstance(tore_k, bool) or int(tore_k) != tore_k or tore_k < 0:
         raise ValueError(f"tore_k must be a non-negative integer, got {tore_k}")
     ev = EventTensors.from_events(events)
@@ -176,6 +188,9 @@ def build_event_graph(
         labels = {f: take(v, idx) for f, v in labels.items()}
 
     beta = float(time_scale_px) / float(time_scale_us)
+    if window_depth_px is not None:
+        end = int(t_end) if t_end is not None else (int(t_all.max()) + 1 if n else origin + 1)
+        beta = float(window_depth_px) / max(end - origin, 1)
     pos = torch.stack(
         [cols[0].to(torch.float64), cols[1].to(torch.float64), (t - origin).to(torch.float64) * beta], 1
     ).to(torch.float32)
@@ -206,7 +221,7 @@ class EventGraphTransform(BaseTransform):
 
     Args:
         sensor_size: (H, W) (default: the sample's camera's).
-        r, max_num_neighbors, time_scale_us, time_scale_px, max_nodes, subsample,
+        r, max_num_neighbors, time_scale_us, time_scale_px, window_depth_px, max_nodes, subsample,
         tore_k, tore_normalize, tore_min_dt, tore_max_dt: as :func:`build_event_graph`.
         seed: base seed of the random subsampling; sample ``i`` uses ``(seed, i)`` so
             every window is reproducible (default 0; None: fresh randomness, e.g. as
@@ -224,6 +239,7 @@ class EventGraphTransform(BaseTransform):
         max_num_neighbors: int | None = MAX_NUM_NEIGHBORS,
         time_scale_us: float = TIME_SCALE_US,
         time_scale_px: float = TIME_SCALE_PX,
+        window_depth_px: float | None = None,
         max_nodes: int | None = None,
         subsample: str = "random",
         seed: int | None = 0,
@@ -237,6 +253,7 @@ class EventGraphTransform(BaseTransform):
         self.r = check_radius(r)
         self.max_num_neighbors = check_cap(max_num_neighbors)
         self.time_scale_us, self.time_scale_px = float(time_scale_us), float(time_scale_px)
+        self.window_depth_px = None if window_depth_px is None else float(window_depth_px)
         if subsample not in SUBSAMPLE_MODES:
             raise ValueError(f"unknown subsample mode {subsample!r}; valid: {', '.join(SUBSAMPLE_MODES)}")
         self.max_nodes, self.subsample, self.seed = max_nodes, subsample, seed
@@ -268,7 +285,9 @@ class EventGraphTransform(BaseTransform):
             max_num_neighbors=self.max_num_neighbors,
             time_scale_us=self.time_scale_us,
             time_scale_px=self.time_scale_px,
+            window_depth_px=self.window_depth_px,
             t0=None if window is None else window.t_start,
+            t_end=None if window is None else window.t_end,
             max_nodes=self.max_nodes,
             subsample=self.subsample,
             seed=seed,

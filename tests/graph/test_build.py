@@ -49,6 +49,15 @@ def test_fields_and_values():
     assert data.person.dtype == torch.int64
 
 
+def test_window_depth_scaling():
+    ev = edge_events(np.random.default_rng(3))
+    data = build_event_graph(ev, SENSOR, window_depth_px=10.0, t0=1_000_000, t_end=1_030_000)
+    np.testing.assert_allclose(data.pos[:, 2].numpy(), (ev["t"] - 1_000_000) / 3000.0, rtol=1e-6)
+    assert data.pos[:, 2].max() < 10.0
+    with pytest.raises(ValueError, match="window_depth_px must be positive"):
+        build_event_graph(ev, SENSOR, window_depth_px=0.0)
+
+
 def test_raw_tore_history_and_no_tore():
     ev = edge_events(np.random.default_rng(1))
     raw = build_event_graph(ev[300:], SENSOR, tore_k=2, tore_normalize=False, history=ev[:300])
