@@ -1,11 +1,12 @@
-"""The synthetic subject: skeleton proportions, volumetric parts (capsules) and clothing.
+"""The synthetic subject: skeleton proportions and volumetric parts (capsules).
 
-A body is a fixed list of tapered capsules ("primitives"), each belonging to one of the
-10 parts of :data:`evpose.types.PART_NAMES` (a part may have several primitives: the
-forearm and the hand, the shin and the foot, the torso's three columns...). A capsule
-is the set of points within ``r(s) = ra + s (rb - ra)`` of the segment ``a + s (b - a)``.
+A body is a fixed list of 14 tapered capsules ("primitives"), each belonging to one of
+the 10 parts of :data:`evpose.types.PART_NAMES` (a part may have several primitives:
+head and neck, the torso's two columns, shin and foot). A capsule is the set of points
+within ``r(s) = ra + s (rb - ra)`` of the segment ``a + s (b - a)``.
 
-Every size scales with the subject's height; girth scales the radii.
+Every size scales with the subject's height; girth scales the radii. Clothing is in
+:mod:`evpose.synth.clothing`.
 """
 
 from __future__ import annotations
