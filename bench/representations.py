@@ -219,6 +219,18 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def compare_times(fns: dict, repeats: int) -> dict:
+    """Median time of each function, run in turn in every round (so that a change of load
+    on a shared machine hits all of them alike)."""
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def repeats_for(n: int, quick: bool) -> int:
     if quick:
         return 1
@@ -324,7 +336,8 @@ def main() -> None:
     print(f"- windows: {source}; sensor {sensor[0]}x{sensor[1]}")
     print(f"- TORE k={TORE_K}, min_dt=150 us, max_dt=5 s, sampled just after the window's last event")
     print(f"- graph: pos = (x, y, t / 1 ms), r={R}, max_num_neighbors={CAP}; knn k={KNN_K}")
-    print("- medians over repeats (9 at 7.5k, 5 at 100k, 3 at 1M; the plain loop once)\n")
+    print("- medians over repeats (9 at 7.5k, 5 at 100k, 3 at 1M; the plain loop once), evpose and its peers")
+    print("  run in turn in every round; ratios are peer time / evpose time\n")
     figures: dict = {"source": source, "threads": args.threads, "sizes": {}}
 
     print("## TORE volume (2k x H x W), batch form\n")
@@ -333,13 +346,19 @@ def main() -> None:
     for n, ev in wins.items():
         reps = repeats_for(n, args.quick)
         ts = int(ev["t"][-1]) + 1
-        ours = median_time(lambda: tore_volume(ev, ts, sensor), reps)
-        port = median_time(lambda: tore_numpy_port(ev, ts, sensor), max(1, reps // 3))
-        loop = median_time(lambda: tore_loop(ev, ts, sensor), 1) if n <= args.loop_max else float("nan")
+        tm = compare_times({"ours": lambda: tore_volume(ev, ts, sensor),
+                            "port": lambda: tore_numpy_port(ev, ts, sensor)}, reps)
+        ours, port = tm["ours"], tm["port"]
+        if n <= args.loop_max:  # once, between two more runs of ours
+            tm = compare_times({"ours": lambda: tore_volume(ev, ts, sensor),
+                                "loop": lambda: tore_loop(ev, ts, sensor)}, 1)
+            loop, loop_ours = tm["loop"], tm["ours"]
+        else:
+            loop = loop_ours = float("nan")
         err = float(np.abs(tore_volume(ev, ts, sensor).numpy() - tore_numpy_port(ev, ts, sensor)).max())
         dur = (ev["t"][-1] - ev["t"][0]) / 1e3
         print(f"| {n:,} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {port * 1e3:.1f} | {loop * 1e3:.0f} | "
-              f"{port / ours:.1f} | {loop / ours:.0f} |")
+              f"{port / ours:.1f} | {loop / loop_ours:.0f} |")
         figures["sizes"].setdefault(n, {}).update(
             tore_ms=ours * 1e3, tore_numpy_ms=port * 1e3, tore_loop_ms=loop * 1e3, tore_max_abs_diff_vs_port=err
         )
@@ -372,22 +391,21 @@ def main() -> None:
         reps = repeats_for(n, args.quick)
         pos_np = event_pos(ev)
         pos = torch.from_numpy(pos_np)
-        ours = median_time(lambda: radius_graph(pos, R, max_num_neighbors=CAP), reps)
         edges = radius_graph(pos, R, max_num_neighbors=CAP).shape[1]
 
         def kdtree():
             tree = cKDTree(pos_np)
             return tree.query(pos_np, k=CAP + 1, distance_upper_bound=R * (1 + 1e-6), workers=args.threads)
 
-        kd = median_time(kdtree, reps)
-        peers = [kd]
-        tc_cell = ""
+        fns = {"ours": lambda: radius_graph(pos, R, max_num_neighbors=CAP), "kd": kdtree}
         if have_tc:
             import torch_cluster
 
-            tc = median_time(lambda: torch_cluster.radius_graph(pos, R, max_num_neighbors=CAP), reps)
-            peers.append(tc)
-            tc_cell = f" {tc * 1e3:.1f} |"
+            fns["tc"] = lambda: torch_cluster.radius_graph(pos, R, max_num_neighbors=CAP)
+        tm = compare_times(fns, reps)
+        ours, kd = tm["ours"], tm["kd"]
+        peers = [kd] + ([tm["tc"]] if have_tc else [])
+        tc_cell = f" {tm['tc'] * 1e3:.1f} |" if have_tc else ""
         best = min(peers)
         print(f"| {n:,} | {edges:,} | {ours * 1e3:.1f} | {fmt_rate(n, ours)} | {kd * 1e3:.1f} | {fmt_rate(n, kd)} |"
               f"{tc_cell} {best / ours:.2f} |")
@@ -404,8 +422,9 @@ def main() -> None:
             reps = 1
         pos_np = event_pos(ev)
         pos = torch.from_numpy(pos_np)
-        kn = median_time(lambda: knn_graph(pos, KNN_K), reps)
-        kd = median_time(lambda: cKDTree(pos_np).query(pos_np, k=KNN_K + 1, workers=args.threads), reps)
+        tm = compare_times({"ours": lambda: knn_graph(pos, KNN_K),
+                            "kd": lambda: cKDTree(pos_np).query(pos_np, k=KNN_K + 1, workers=args.threads)}, reps)
+        kn, kd = tm["ours"], tm["kd"]
         build = median_time(lambda: build_event_graph(ev, sensor), reps)
         print(f"| {n:,} | {kn * 1e3:.1f} | {kd * 1e3:.1f} | {kd / kn:.2f} | {build * 1e3:.1f} |")
         figures["sizes"][n].update(knn_ms=kn * 1e3, knn_kdtree_ms=kd * 1e3, build_ms=build * 1e3)

@@ -4,6 +4,8 @@ Pure torch, CPU and CUDA, batched. Each query looks at the grid cells around it 
 growing shells (Chebyshev radius 1, 2, 4, ...) and stops as soon as its k-th nearest
 candidate is strictly closer than anything outside the cells seen, so the result is
 exact: the k nearest points of the same graph, ties broken by the smaller index.
+Queries still open after a shell of 16 cells (isolated points) start again on a grid
+eight times coarser, and so on, until the grid is a single block.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from torch import Tensor
 
 from ..representations.events import on_numpy
 from .hashing import CellGrid, as_batch, cell_coords, check_points, neighbour_segments
-from .ops import expand_ranges, nonzero, order_key, rank_in_runs, segment_order, sort_values, take
+from .ops import expand_ranges, nonzero, order_key, rank_in_runs, segment_order, sort_stable, sort_values, take
 
 #: Aim: a query's own cell holds about TARGET * k / 3^(D-1) points (most queries then
 #: finish in the first 3^D block).
@@ -25,8 +27,10 @@ TARGET = 4.0
 #: Queries handled together (bounds the memory of the per-query range tables).
 QUERY_CHUNK = 1 << 15
 
-#: From this shell radius on, remaining queries compare with every point of their graph.
-MAX_SHELL = 32
+#: Shells searched on one grid (radius 1, 2, 4, ... MAX_SHELL cells); queries still open
+#: (isolated points) move to a grid COARSEN times coarser.
+MAX_SHELL = 16
+COARSEN = 8
 
 
 def check_k(k) -> int:
@@ -108,6 +112,13 @@ def knn_search(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The ``k`` nearest points of ``x`` (same graph) of every point of ``y``.
 
+    Args:
+        x: points searched.
+        y: query points (``y is x`` for a graph on one point set).
+        k: neighbours per query (> 0).
+        batch_x, batch_y: graph ids (default: one graph).
+        exclude_self: with ``y is x``, a point is not its own neighbour (default False).
+
     Returns:
         ``(iy, ix, d2)`` sorted by query, then distance, then index of ``x``; a query
         whose graph has fewer than ``k`` points gets them all.
@@ -126,32 +137,46 @@ def knn_search(
     dtype = torch.promote_types(x.dtype, y.dtype)
     x, y = x.to(dtype), y.to(dtype)
     device = x.device
-    nx, ny, dim = x.shape[0], y.shape[0], x.shape[1]
+    nx, ny = x.shape[0], y.shape[0]
     bx = as_batch(batch_x, nx, device, "batch_x")
     by = bx if same and batch_y is None else as_batch(batch_y, ny, device, "batch_y")
     empty = torch.zeros(0, dtype=torch.int64, device=device)
     if nx == 0 or ny == 0:
         return empty, empty.clone(), torch.zeros(0, dtype=dtype, device=device)
-
     num_graphs = int(max(bx.max(), by.max())) + 1
     lo = torch.minimum(x.min(0).values, y.min(0).values).to(torch.float64)
     hi = torch.maximum(x.max(0).values, y.max(0).values).to(torch.float64)
+    h = _fit_cell_size(x, bx, k, lo, hi, num_graphs)
+    self_index = torch.arange(ny, device=device) if exclude_self and same else None
+    return _search(x, y, k, bx, by, self_index, h, lo, hi, num_graphs)
+
+
+def _fit_cell_size(x, bx, k, lo, hi, num_graphs) -> float:
+    """Cell edge for which a point's own cell holds about TARGET * k / 3^(D-1) points."""
+    nx, dim = x.shape
+    device = x.device
     h = _cell_size(x, k, lo, hi, num_graphs)
-    for _ in range(3):  # aim at ~2k points per 3^D block on the data's own occupancy
+    for _ in range(3):
         dims, h = _grid_dims(lo, hi, h, num_graphs)
         size = torch.full((dim,), h, dtype=torch.float64, device=device)
-        top = torch.tensor(dims, device=device) - 1
-        coords = torch.minimum(cell_coords(x, lo, size), top)
+        coords = torch.minimum(cell_coords(x, lo, size), torch.tensor(dims, device=device) - 1)
         keys = sort_values((coords * _strides(dims, device)).sum(-1) + bx * math.prod(dims))
         new = torch.ones(nx, dtype=torch.bool, device=device)
         new[1:] = keys[1:] != keys[:-1]
         counts = torch.diff(torch.cat([nonzero(new), torch.tensor([nx], device=device)])).to(torch.float64)
         per_cell = float((counts * counts).sum() / nx)  # occupancy of a point's own cell
-        target = TARGET * k / 3 ** max(dim - 1, 1)
-        factor = min(max((target / per_cell) ** 0.5, 0.25), 4.0)
+        factor = min(max((TARGET * k / 3 ** max(dim - 1, 1) / per_cell) ** 0.5, 0.25), 4.0)
         if 0.7 < factor < 1.4:
             break
         h *= factor
+    return h
+
+
+def _search(x, y, k, bx, by, self_index, h, lo, hi, num_graphs):
+    """knn on a grid of cell edge ``h``: shells of radius 1, 2, 4, ... MAX_SHELL cells; the
+    queries not settled by then start again on a grid ``COARSEN`` times coarser."""
+    device, dtype = x.device, x.dtype
+    nx, ny, dim = x.shape[0], y.shape[0], x.shape[1]
     dims, h = _grid_dims(lo, hi, h, num_graphs)
     size = torch.full((dim,), h, dtype=torch.float64, device=device)
     top = torch.tensor(dims, device=device) - 1
@@ -159,30 +184,35 @@ def knn_search(
     cy = torch.minimum(cell_coords(y, lo, size), top)
     inside = y.to(torch.float64) - lo - cy * h  # position of each query inside its cell
     graph_size = torch.bincount(bx, minlength=num_graphs)
-    need = torch.clamp(take(graph_size, by) - int(exclude_self and same), max=k)
+    need = take(graph_size, by)
+    if self_index is not None:
+        need = need - 1
+    need = need.clamp(max=k)
     graph_start = grid.count_below(torch.arange(num_graphs, device=device) * grid.batch_stride)
     graph_end = grid.count_below(torch.arange(1, num_graphs + 1, device=device) * grid.batch_stride)
 
     xs = [take(x[:, d].contiguous(), grid.perm) for d in range(dim)]
     ys = [y[:, d].contiguous() for d in range(dim)]
-    max_dim = max(dims)
     # queries per chunk; local query ids, distances and indices pack in one int64 key
     j_bits = max(nx - 1, 1).bit_length()
     packed = dtype == torch.float32 and 32 - j_bits >= 8
     chunk = 1 << min(15, 32 - j_bits) if packed else QUERY_CHUNK
+    empty = torch.zeros(0, dtype=torch.int64, device=device)
     zero_d2 = torch.zeros(0, dtype=dtype, device=device)
-    out = []
+    parts, leftover = [], []
     for c0 in range(0, ny, chunk):
         n_chunk = min(ny, c0 + chunk) - c0
         active = torch.arange(n_chunk, device=device)  # local query ids
         best = (empty, empty, zero_d2)
-        done_parts = []
         inner, outer = -1, 1
         while active.numel():
+            if outer > MAX_SHELL:  # the rest starts again on a coarser grid
+                leftover.append(active + c0)
+                break
             g_act = take(by, active + c0)
             segments = neighbour_segments(dim, outer, inner)
-            brute = outer >= MAX_SHELL or active.numel() * len(segments) > 4 * int(take(graph_size, g_act).sum())
-            if brute:  # every point of the query's graph
+            brute = active.numel() * len(segments) > 4 * int(take(graph_size, g_act).sum())
+            if brute:  # small graphs: every point of the query's graph
                 starts = take(graph_start, g_act)[:, None]
                 lengths = take(graph_end, g_act)[:, None] - starts
             else:
@@ -199,8 +229,8 @@ def knn_search(
                 diff *= diff
                 d2 += diff
             j = take(grid.perm, j)
-            if exclude_self and same:
-                idx = nonzero(j != qg)
+            if self_index is not None:
+                idx = nonzero(j != take(self_index, qg))
                 q, j, d2 = take(q, idx), take(j, idx), take(d2, idx)
             if not brute:  # else the best so far is among these candidates again
                 q, j, d2 = torch.cat([best[0], q]), torch.cat([best[1], j]), torch.cat([best[2], d2])
@@ -210,7 +240,7 @@ def knn_search(
             count = torch.bincount(best[0], minlength=n_chunk)
             last = torch.zeros(n_chunk, dtype=dtype, device=device).scatter_reduce(0, best[0], best[2], "amax")
             need_act = take(need, active + c0)
-            if brute or outer >= max_dim:
+            if brute or outer >= max(dims):  # the shells cover the grid
                 done = torch.ones(active.numel(), dtype=torch.bool, device=device)
             else:
                 f = take(inside, active + c0)
@@ -221,14 +251,21 @@ def knn_search(
             is_done = torch.zeros(n_chunk, dtype=torch.bool, device=device)
             is_done[take(active, nonzero(done))] = True
             fin = take(is_done, best[0])
-            done_parts.append(tuple(take(b, nonzero(fin)) for b in best))
+            got = tuple(take(b, nonzero(fin)) for b in best)
+            parts.append((got[0] + c0, got[1], got[2]))  # sorted within each query
             best = tuple(take(b, nonzero(~fin)) for b in best)
             active = take(active, nonzero(~done))
             inner, outer = outer, outer * 2
-        q, j, d2 = (torch.cat([p[i] for p in done_parts]) for i in range(3))
-        q, j, d2 = _nearest_first(q, j, d2, None, j_bits if packed else None)
-        out.append((q + c0, j, d2))
-    return tuple(torch.cat([o[i] for o in out]) for i in range(3))
+    if leftover:
+        rest = torch.cat(leftover)
+        sub = _search(
+            x, take(y, rest), k, bx, take(by, rest), None if self_index is None else take(self_index, rest),
+            h * COARSEN, lo, hi, num_graphs,
+        )
+        parts.append((take(rest, sub[0]), sub[1], sub[2]))
+    q, j, d2 = (torch.cat([p[i] for p in parts]) for i in range(3))
+    order = sort_stable(q)[1]  # group by query; each query's entries are already in order
+    return take(q, order), take(j, order), take(d2, order)
 
 
 def knn(
