@@ -20,7 +20,7 @@ _status = {"failed": 0}
 
 # An absolute path: Hydra reads a relative config_path as a Python package path when the
 # command runs as an installed console script.
-@hydra.main(version_base="1.3", config_path=str(_hydra.project_root() / "conf"), config_name="convert_dhp19")
+@hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="convert_dhp19")
 def convert(cfg: DictConfig) -> dict:
     """Build the converter from ``cfg.converter`` and run it on ``cfg.root`` -> ``cfg.out``."""
     converter = hydra.utils.instantiate(cfg.converter)

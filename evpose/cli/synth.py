@@ -14,7 +14,7 @@ from . import _hydra
 
 # An absolute path: Hydra reads a relative config_path as a Python package path when the
 # entry point runs as an installed console script (`evpose-synth`), where conf/ is no package.
-@hydra.main(version_base="1.3", config_path=str(_hydra.project_root() / "conf"), config_name="synth")
+@hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="synth")
 def main(cfg: DictConfig) -> None:
     try:
         instantiate(cfg.generate)

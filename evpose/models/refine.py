@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
@@ -29,10 +29,21 @@ class BackboneOutput:
     levels: list[GraphLevel]
     batch: Tensor
     num_graphs: int
+    cache: dict = field(default_factory=dict)
 
     @property
     def pos(self) -> Tensor:
         return self.levels[0].pos
+
+    def query_neighbours(self, query: Tensor, query_batch: Tensor, k: int, key: str) -> Tensor:
+        """``knn(pos, query, k)`` edges of the level-0 nodes (row 0 query, row 1 node),
+        computed once per ``(key, k)`` so heads on the same query points share them."""
+        from ..graph import knn
+
+        ck = (key, int(k))
+        if ck not in self.cache:
+            self.cache[ck] = knn(self.pos, query, int(k), batch_x=self.batch, batch_y=query_batch)
+        return self.cache[ck]
 
 
 class RefinementStack(nn.Module):

@@ -1,0 +1,39 @@
+"""What the training commands share: seeding, callbacks and loggers from config, run summary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ..modules.build import to_plain
+
+log = logging.getLogger(__name__)
+
+
+def instantiate_dict(cfg: DictConfig | None) -> list:
+    """Instantiate every entry of a ``{name: spec}`` node (callbacks, loggers)."""
+    if not cfg:
+        return []
+    return [instantiate(spec) for spec in cfg.values() if spec is not None and "_target_" in spec]
+
+
+def make_trainer(cfg: DictConfig) -> L.Trainer:
+    """The Lightning trainer of a run, with its callbacks and loggers."""
+    return instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=instantiate_dict(cfg.get("logger")) or False)
+
+
+def save_config(cfg: DictConfig, folder: Path) -> Path:
+    """Write the resolved config of a run (``config.yaml``) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    return path
+
+
+def resolved(cfg: DictConfig) -> dict:
+    """The whole resolved config as plain values (what checkpoints carry)."""
+    return to_plain(cfg)

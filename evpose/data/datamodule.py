@@ -1,0 +1,173 @@
+"""The Lightning datamodule of event-graph windows (pretraining and fine-tuning)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+from .dataset import EventWindowDataset
+from .loader import SkippingCollater, make_loader
+from .manifest import load_manifest
+
+log = logging.getLogger(__name__)
+
+
+class EventDataModule(L.LightningDataModule):
+    """Windows of a dataset folder as batches of event graphs.
+
+    The transforms turn a window sample (a dict, see :class:`EventWindowDataset`) into a
+    PyG ``Data``; a transform may return None for a window it cannot use (e.g. one that a
+    pretext corruption leaves too small): such windows are dropped from the batch and
+    counted (``batch.num_skipped``), never a crash.
+
+    Args:
+        root: dataset folder (``manifest.json`` + recordings).
+        transform: sample -> Data for training (e.g. a pretext transform or the graph transform).
+        eval_transform: the same for validation/test (default: ``transform``).
+        cameras: camera names to use (default: all).
+        eval_cameras: cameras of the validation/test windows (default: ``cameras``).
+        window, num_events, duration_us, stride: windowing (see :class:`EventWindowDataset`).
+        min_events: windows with fewer events are left out of the index (counted).
+        labels: attach pose labels (fine-tuning); pretraining leaves them out.
+        label_rule: ``"mean"`` (DHP19) or ``"end"``.
+        history_us: events before each window fed to the TORE node features.
+        label_fraction: train on this share of the training recordings only (chosen by
+            recording, seeded by ``seed``), for label-efficiency studies; at least one.
+        max_train_windows, max_eval_windows: cap the windows per epoch (an evenly spaced,
+            seeded subset; None = all), to keep CPU demos short.
+        batch_size, num_workers: loader settings (workers are seeded by Lightning/torch).
+        follow_batch: attributes to make ``*_batch`` vectors for (query points).
+        seed: seed of the label-fraction choice and the window caps.
+        train_split, val_split, test_split: split names in the manifest.
+        generate_preset: when ``root`` holds no dataset, generate this synthetic preset
+            there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None: never.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        transform: Callable,
+        eval_transform: Callable | None = None,
+        cameras: Sequence[str] | None = None,
+        eval_cameras: Sequence[str] | None = None,
+        window: str = "count",
+        num_events: int = 7500,
+        duration_us: int = 50_000,
+        stride: int | None = None,
+        min_events: int = 1,
+        labels: bool = True,
+        label_rule: str = "mean",
+        history_us: int = 0,
+        label_fraction: float = 1.0,
+        max_train_windows: int | None = None,
+        max_eval_windows: int | None = None,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        follow_batch: Sequence[str] = (),
+        seed: int = 0,
+        train_split: str = "train",
+        val_split: str = "val",
+        test_split: str = "test",
+        generate_preset: str | None = None,
+    ):
+        super().__init__()
+        if not 0.0 < label_fraction <= 1.0:
+            raise ValueError(f"label_fraction must be in (0, 1], got {label_fraction}")
+        self.root = Path(root)
+        self.transform = transform
+        self.eval_transform = eval_transform if eval_transform is not None else transform
+        self.cameras = None if cameras is None else list(cameras)
+        self.eval_cameras = self.cameras if eval_cameras is None else list(eval_cameras)
+        self.window_kwargs = dict(
+            window=window, num_events=num_events, duration_us=duration_us, stride=stride, min_events=min_events,
+            labels=labels, label_rule=label_rule, history_us=history_us,
+        )
+        self.label_fraction = label_fraction
+        self.max_train_windows, self.max_eval_windows = max_train_windows, max_eval_windows
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.follow_batch = list(follow_batch)
+        self.seed = seed
+        self.splits = {"train": train_split, "val": val_split, "test": test_split}
+        self.generate_preset = generate_preset
+        self._datasets: dict[str, Dataset] = {}
+
+    def prepare_data(self) -> None:
+        """Generate the synthetic dataset when it is missing and ``generate_preset`` is set."""
+        if self.generate_preset is None or (self.root / "manifest.json").exists():
+            return
+        from ..synth import generate_dataset
+
+        log.info("no dataset at %s: generating the synthetic %r preset there", self.root, self.generate_preset)
+        generate_dataset(self.root, preset=self.generate_preset)
+
+    # ------------------------------------------------------------------ datasets
+    def recordings(self, split: str) -> list[Path]:
+        """The recording paths of a split (``train``, ``val`` or ``test``), after the label fraction."""
+        manifest = load_manifest(self.root)
+        name = self.splits[split]
+        paths = [self.root / r["path"] for r in manifest["recordings"] if r["split"] == name]
+        if not paths:
+            have = sorted({r["split"] for r in manifest["recordings"]})
+            raise ValueError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
+        if split == "train" and self.label_fraction < 1.0:
+            rng = np.random.default_rng(self.seed)
+            k = max(1, int(round(self.label_fraction * len(paths))))
+            chosen = np.sort(rng.choice(len(paths), size=k, replace=False))
+            paths = [paths[i] for i in chosen]
+            log.info("label_fraction=%.3g: training on %d of the %d training recordings", self.label_fraction, k,
+                     len(manifest["recordings"]))
+        return paths
+
+    def dataset(self, split: str) -> Dataset:
+        """The (cached) dataset of a split, with its transform and window cap."""
+        if split not in self._datasets:
+            train = split == "train"
+            ds = EventWindowDataset(
+                self.recordings(split),
+                cameras=self.cameras if train else self.eval_cameras,
+                transform=self.transform if train else self.eval_transform,
+                **self.window_kwargs,
+            )
+            if ds.skipped:
+                log.info("%s: %d windows below min_events left out", split, ds.skipped)
+            cap = self.max_train_windows if train else self.max_eval_windows
+            if cap is not None and len(ds) > cap:
+                idx = np.linspace(0, len(ds) - 1, cap).round().astype(np.int64)
+                ds = Subset(ds, idx.tolist())
+            self._datasets[split] = ds
+        return self._datasets[split]
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit"):
+            self.dataset("train")
+            self.dataset("val")
+        if stage in ("validate",):
+            self.dataset("val")
+        if stage in (None, "test"):
+            self.dataset("test")
+
+    # ------------------------------------------------------------------ loaders
+    def _loader(self, split: str, shuffle: bool):
+        return make_loader(
+            self.dataset(split),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            collate_fn=SkippingCollater(self.follow_batch),
+            seed=self.seed,
+        )
+
+    def train_dataloader(self):
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader("test", shuffle=False)

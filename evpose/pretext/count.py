@@ -1,0 +1,81 @@
+"""Missing-event counts: predict how many events were removed from each query cell.
+
+Corruption: the same box masking as inpainting (:class:`~evpose.pretext.inpaint.BoxMasking`,
+shared when both tasks are on). Head: a query decoder giving a log-rate per cell.
+Loss: Poisson negative log-likelihood. Metric: count MAE per cell.
+Baseline: predicting the mean count of the evaluation cells for every cell.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.heads import QueryDecoder
+from .base import PretextTask
+from .inpaint import BoxMasking, attach_box_targets
+from .metrics import ConstantMeanMAE, MeanAbsError
+
+
+class CountTask(PretextTask):
+    """Missing-count prediction (see the module docstring).
+
+    Args:
+        weight: loss weight.
+        share, box_px, box_us, cell_px, cell_us, max_boxes, min_events: the corruption,
+            used when inpainting is off (otherwise inpainting's boxes are shared).
+        k: nodes joined to each query cell.
+    """
+
+    name = "count"
+    corruption_key = "boxes"
+    order = 10
+    query_keys = ("box_query_pos",)
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        share: Sequence[float] = (0.1, 0.3),
+        box_px: Sequence[int] = (16, 16),
+        box_us: int = 8000,
+        cell_px: int = 4,
+        cell_us: int = 2000,
+        max_boxes: int = 64,
+        min_events: int = 200,
+        k: int = 8,
+    ):
+        super().__init__(weight)
+        self.masking = BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events)
+        self.k = int(k)
+
+    def corrupt(self, events, frame, sample, rng):
+        return self.masking(events, frame, rng)
+
+    def attach(self, data, targets, rng):
+        attach_box_targets(data, targets)
+        return data
+
+    def build_head(self, channels: int) -> nn.Module:
+        return QueryDecoder(channels, 1, k=self.k, scale=float(self.masking.box_px[0]) / 2)
+
+    def forward_head(self, head, feats, batch):
+        out = self.decode_queries(head, feats, batch, "box_query_pos")
+        return {"log_rate": out[:, 0]}
+
+    def loss(self, out, batch):
+        return F.poisson_nll_loss(out["log_rate"], batch.box_count, log_input=True, full=False)
+
+    @staticmethod
+    def predicted_count(out) -> torch.Tensor:
+        """The expected count of each cell, ``exp(log_rate)``."""
+        return out["log_rate"].detach().clamp(max=20).exp()
+
+    def make_metrics(self) -> nn.ModuleDict:
+        return nn.ModuleDict({"mae": MeanAbsError(), "baseline_mae_mean": ConstantMeanMAE()})
+
+    def update_metrics(self, metrics, out, batch):
+        metrics["mae"].update(self.predicted_count(out), batch.box_count)
+        metrics["baseline_mae_mean"].update(batch.box_count)

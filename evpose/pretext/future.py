@@ -1,0 +1,192 @@
+"""Future-event prediction: from the past of a window, predict where its future events fire
+and how each body part moves.
+
+Corruption: the window is split at ``t_split`` (a share ``past_share`` of its duration); the
+model sees only the past. The future slab is ``[t_split, t_split + dt)`` with ``dt`` the
+rest of the window. Targets:
+
+- occupancy of a spatial grid of ``cell_px`` cells over the active region (robust bounding
+  box of the past events, widened by ``margin_px``) in the future slab, per polarity;
+- per body part, the displacement of the mean position of its events from the present slab
+  ``[t_split - dt, t_split)`` to the future slab: the part's motion vector (valid when the
+  part has at least ``min_part_events`` events in both slabs).
+
+Heads: a query decoder at the cell centres (placed at the split time) with two
+occupancy logits (ON, OFF); and a motion head pooling the node features of each part (by the
+nodes' part labels) into a 2D displacement.
+Loss: BCE on occupancy + ``motion_weight`` x L1 on valid motion vectors (px).
+Metrics: occupancy F1 and motion end-point error (px).
+Baselines: "future = present" (the cell's occupancy in the present slab) and zero motion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.heads import QueryDecoder
+from ..models.layers import mlp
+from ..models.scatter import scatter_mean_rows
+from ..types import NUM_PARTS
+from .base import GraphFrame, PretextTask
+from .metrics import BinaryF1, MeanOf
+
+
+class FutureTask(PretextTask):
+    """Future-event prediction (see the module docstring).
+
+    Args:
+        weight: loss weight.
+        past_share: where the window is split, as a share of its duration.
+        cell_px: grid cell size (px).
+        margin_px: widening of the active region.
+        motion_weight: weight of the motion loss (per px).
+        min_part_events: events a part needs in both slabs for a motion target.
+        min_events: windows with fewer events (or fewer than 16 past/future events) are skipped.
+        num_parts: P.
+        k: nodes joined to each query cell.
+    """
+
+    name = "future"
+    corruption_key = "future"
+    order = 0
+    query_keys = ("future_query_pos",)
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        past_share: float = 0.75,
+        cell_px: int = 8,
+        margin_px: int = 16,
+        motion_weight: float = 0.1,
+        min_part_events: int = 10,
+        min_events: int = 200,
+        num_parts: int = NUM_PARTS,
+        k: int = 8,
+    ):
+        super().__init__(weight)
+        if not 0.0 < past_share < 1.0:
+            raise ValueError(f"past_share must be in (0, 1), got {past_share}")
+        self.past_share, self.cell_px, self.margin_px = float(past_share), int(cell_px), int(margin_px)
+        self.motion_weight, self.min_part_events = float(motion_weight), int(min_part_events)
+        self.min_events, self.num_parts, self.k = int(min_events), int(num_parts), int(k)
+
+    # ------------------------------------------------------------------ corruption
+    def corrupt(self, events, frame: GraphFrame, sample, rng):
+        n = len(events)
+        if n < self.min_events:
+            return None
+        t = events["t"].astype(np.int64)
+        t_first, t_end = int(t[0]), int(t[-1]) + 1
+        t_split = t_first + int(round(self.past_share * (t_end - t_first)))
+        dt = t_end - t_split
+        past = t < t_split
+        future = ~past
+        present = past & (t >= t_split - dt)
+        if past.sum() < 16 or future.sum() < 16:
+            return None
+        x, y = events["x"].astype(np.int64), events["y"].astype(np.int64)
+        # active region: robust box of the past events, widened, on the cell grid
+        c = self.cell_px
+        lo_x = max(0, int(np.percentile(x[past], 2)) - self.margin_px) // c * c
+        hi_x = min(frame.width, int(np.percentile(x[past], 98)) + self.margin_px + 1)
+        lo_y = max(0, int(np.percentile(y[past], 2)) - self.margin_px) // c * c
+        hi_y = min(frame.height, int(np.percentile(y[past], 98)) + self.margin_px + 1)
+        nx, ny = -(-(hi_x - lo_x) // c), -(-(hi_y - lo_y) // c)
+
+        def occupancy(sel):
+            inside = sel & (x >= lo_x) & (x < lo_x + nx * c) & (y >= lo_y) & (y < lo_y + ny * c)
+            cell = ((x[inside] - lo_x) // c) * ny + (y[inside] - lo_y) // c
+            pol = events["p"][inside] > 0
+            occ = np.zeros((nx * ny, 2), dtype=np.float32)
+            occ[cell[pol], 0] = 1.0
+            occ[cell[~pol], 1] = 1.0
+            return occ
+
+        gi, gj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+        qx = lo_x + gi.ravel() * c + (c - 1) / 2.0
+        qy = lo_y + gj.ravel() * c + (c - 1) / 2.0
+        qt = np.full(qx.shape, float(t_split))  # at the split: the nearest nodes are the latest events
+        targets = {
+            "query_pos": frame.to_pos(qx, qy, qt),
+            "occ": occupancy(future),
+            "present_occ": occupancy(present),
+            "t_split": t_split,
+        }
+        motion = np.zeros((self.num_parts, 2), dtype=np.float32)
+        valid = np.zeros(self.num_parts, dtype=bool)
+        if "part" in (events.dtype.names or ()):
+            part = events["part"].astype(np.int64)
+            P = self.num_parts
+            fut, pre = future & (part >= 0), present & (part >= 0)
+            fut_n = np.bincount(part[fut], minlength=P)[:P]
+            pre_n = np.bincount(part[pre], minlength=P)[:P]
+            valid = (fut_n >= self.min_part_events) & (pre_n >= self.min_part_events)
+            for k, coord in enumerate((x, y)):
+                fut_mean = np.bincount(part[fut], weights=coord[fut], minlength=P)[:P] / np.maximum(fut_n, 1)
+                pre_mean = np.bincount(part[pre], weights=coord[pre], minlength=P)[:P] / np.maximum(pre_n, 1)
+                motion[:, k] = np.where(valid, fut_mean - pre_mean, 0.0)
+        targets["motion"], targets["motion_valid"] = motion, valid
+        return events[past], targets
+
+    def attach(self, data, targets, rng):
+        data.future_query_pos = torch.from_numpy(targets["query_pos"])
+        data.future_occ = torch.from_numpy(targets["occ"])
+        data.future_present_occ = torch.from_numpy(targets["present_occ"])
+        data.future_motion = torch.from_numpy(targets["motion"])[None]
+        data.future_motion_valid = torch.from_numpy(targets["motion_valid"])[None]
+        return data
+
+    # ------------------------------------------------------------------ model
+    def build_head(self, channels: int) -> nn.Module:
+        return nn.ModuleDict(
+            {
+                "occupancy": QueryDecoder(channels, 2, k=self.k, scale=float(self.cell_px)),
+                "motion": mlp([channels + self.num_parts, channels, 2]),
+            }
+        )
+
+    def forward_head(self, head, feats, batch):
+        h = feats.features[-1]
+        occ = self.decode_queries(head["occupancy"], feats, batch, "future_query_pos")
+        # motion: mean features of each (window, part) group of nodes, plus the part's one-hot
+        B, P = feats.num_graphs, self.num_parts
+        part = getattr(batch, "part", None)
+        if part is None:
+            motion = h.new_zeros(B, P, 2)
+        else:
+            labelled = part >= 0
+            group = feats.batch[labelled] * P + part[labelled]
+            pooled = scatter_mean_rows(h[labelled], group, B * P)
+            onehot = torch.eye(P, device=h.device, dtype=h.dtype).repeat(B, 1)
+            motion = head["motion"](torch.cat([pooled, onehot], dim=1)).view(B, P, 2)
+        return {"occupancy_logit": occ, "motion": motion}
+
+    def loss(self, out, batch):
+        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], batch.future_occ)
+        if self.motion_weight > 0:
+            valid = batch.future_motion_valid.float()
+            err = (out["motion"] - batch.future_motion).abs().sum(-1)
+            loss = loss + self.motion_weight * (err * valid).sum() / valid.sum().clamp_min(1.0)
+        return loss
+
+    def make_metrics(self) -> nn.ModuleDict:
+        return nn.ModuleDict(
+            {
+                "f1": BinaryF1(),
+                "baseline_f1_present": BinaryF1(),
+                "motion_epe": MeanOf(),
+                "baseline_motion_epe_zero": MeanOf(),
+            }
+        )
+
+    def update_metrics(self, metrics, out, batch):
+        occ = batch.future_occ > 0.5
+        metrics["f1"].update(torch.sigmoid(out["occupancy_logit"].detach()) > 0.5, occ)
+        metrics["baseline_f1_present"].update(batch.future_present_occ > 0.5, occ)
+        valid = batch.future_motion_valid
+        if bool(valid.any()):
+            metrics["motion_epe"].update((out["motion"].detach() - batch.future_motion).norm(dim=-1)[valid])
+            metrics["baseline_motion_epe_zero"].update(batch.future_motion.norm(dim=-1)[valid])

@@ -1,0 +1,131 @@
+"""Accumulating metrics of the pretext tasks and their trivial baselines (torchmetrics).
+
+They keep sums (or, for the constant predictors, the targets) as metric states, so they
+reduce correctly across DDP processes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
+
+
+class BinaryF1(Metric):
+    """F1 of binary decisions from summed true positives, false positives, false negatives.
+
+    Shapes (update): pred (...) bool, target (...) bool
+    """
+
+    full_state_update = False
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        for name in ("tp", "fp", "fn"):
+            self.add_state(name, default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred, target) -> None:
+        pred, target = pred.bool(), target.bool()
+        self.tp += (pred & target).sum()
+        self.fp += (pred & ~target).sum()
+        self.fn += (~pred & target).sum()
+
+    def compute(self) -> torch.Tensor:
+        denom = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / denom if denom > 0 else torch.tensor(float("nan"), dtype=torch.float64)
+
+
+class MeanAbsError(Metric):
+    """Mean absolute error. Shapes (update): pred (...), target (...), weight (...) optional."""
+
+    full_state_update = False
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.add_state("total", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred, target, weight=None) -> None:
+        err = (pred.double() - target.double()).abs()
+        w = torch.ones_like(err) if weight is None else weight.double()
+        self.total += (err * w).sum()
+        self.count += w.sum()
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count if self.count > 0 else torch.tensor(float("nan"), dtype=torch.float64)
+
+
+class MeanOf(Metric):
+    """Mean of the values seen (e.g. of ``pred == target``: an accuracy). Shapes (update): (...)"""
+
+    full_state_update = False
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.add_state("total", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, values) -> None:
+        self.total += values.double().sum()
+        self.count += values.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count if self.count > 0 else torch.tensor(float("nan"), dtype=torch.float64)
+
+
+class ConstantMeanMAE(Metric):
+    """MAE of the trivial predictor that answers the mean of all targets seen (the targets
+    are kept and the mean is taken at the end, over the whole evaluation set).
+
+    Shapes (update): target (...)
+    """
+
+    full_state_update = False
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.add_state("values", default=[], dist_reduce_fx="cat")
+
+    def update(self, target) -> None:
+        self.values.append(target.detach().double().reshape(-1))
+
+    def compute(self) -> torch.Tensor:
+        v = dim_zero_cat(self.values) if self.values else torch.zeros(0, dtype=torch.float64)
+        if v.numel() == 0:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        return (v - v.mean()).abs().mean()
+
+
+class MajorityClass(Metric):
+    """Accuracy and mIoU of the trivial predictor answering the most frequent class of the
+    evaluation targets.
+
+    Args:
+        num_classes: C.
+        kind: ``"accuracy"`` or ``"miou"``.
+
+    Shapes (update): target (N,) int in [0, C)
+    """
+
+    full_state_update = False
+
+    def __init__(self, num_classes: int, kind: str = "accuracy", **kw):
+        super().__init__(**kw)
+        if kind not in ("accuracy", "miou"):
+            raise ValueError(f"kind must be 'accuracy' or 'miou', got {kind!r}")
+        self.num_classes, self.kind = num_classes, kind
+        self.add_state("hist", default=torch.zeros(num_classes, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, target) -> None:
+        self.hist += torch.bincount(target.long().reshape(-1), minlength=self.num_classes).double()[: self.num_classes]
+
+    def compute(self) -> torch.Tensor:
+        n = self.hist.sum()
+        if n == 0:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        top = self.hist.max()
+        if self.kind == "accuracy":
+            return top / n
+        # predicting class m everywhere: IoU_m = n_m / n, every other present class 0
+        present = (self.hist > 0).sum()
+        return (top / n) / present

@@ -1,0 +1,117 @@
+"""Masked body-part-label refill: hide the part label of a share of nodes, predict it.
+
+Every node carries a part-label input (:mod:`evpose.data.part_input`): a one-hot of its
+label (the P parts plus background) or a mask token. This task shows the labels of
+``1 - mask_share`` of the nodes and hides the rest; the head predicts the hidden labels
+from the graph (node features are the polarity, the TORE history and the shown labels of
+the neighbourhood). Labels come from the events' ``part`` field: the synthetic data has it,
+other data gets it from :class:`evpose.data.SkeletonPartLabeller`.
+
+Loss: cross-entropy on the masked nodes. Metric: masked-node accuracy and mIoU.
+Baselines: the majority class of the masked nodes, and copying the label of the nearest
+node whose label is shown (same window, distance in graph coordinates).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data.part_input import part_input
+from ..graph import knn
+from ..metrics import PartIoUMetric
+from ..models.heads import NodeHead
+from ..models.losses import IGNORE_LABEL, part_loss
+from ..types import NUM_PARTS
+from .base import PretextTask
+from .metrics import MajorityClass, MeanOf
+
+
+class RefillTask(PretextTask):
+    """Masked part-label refill (see the module docstring).
+
+    Args:
+        weight: loss weight.
+        mask_share: share of nodes whose label is hidden (and predicted).
+        num_parts: P.
+        hidden: hidden width of the head (0: linear).
+    """
+
+    name = "refill"
+    corruption_key = None
+    order = 50
+
+    def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0):
+        super().__init__(weight)
+        if not 0.0 < mask_share <= 1.0:
+            raise ValueError(f"mask_share must be in (0, 1], got {mask_share}")
+        self.mask_share, self.num_parts, self.hidden = float(mask_share), int(num_parts), int(hidden)
+
+    @property
+    def num_classes(self) -> int:
+        return self.num_parts + 1
+
+    def attach(self, data, targets, rng):
+        if getattr(data, "part", None) is None:
+            raise ValueError(
+                "the refill task needs per-event part labels; data without them needs the part labeller "
+                "(evpose.data.SkeletonPartLabeller, e.g. conf/data/dhp19.yaml)"
+            )
+        n = data.num_nodes
+        hidden = torch.from_numpy(rng.random(n) < self.mask_share)
+        width = self.num_parts + 2
+        data.x = torch.cat([data.x[:, :-width], part_input(n, self.num_parts, data.part, ~hidden)], dim=1)
+        cls = torch.where(data.part < 0, torch.full_like(data.part, self.num_parts), data.part)
+        data.refill_target = torch.where(hidden, cls, torch.full_like(cls, IGNORE_LABEL))
+        data.refill_shown = ~hidden
+        return data
+
+    def build_head(self, channels: int) -> nn.Module:
+        return NodeHead(channels, self.num_classes, self.hidden)
+
+    def forward_head(self, head, feats, batch):
+        return {"part_logits": head(feats.features[-1])}
+
+    def loss(self, out, batch):
+        return part_loss(out["part_logits"], batch.refill_target)
+
+    def make_metrics(self) -> nn.ModuleDict:
+        C = self.num_classes
+        return nn.ModuleDict(
+            {
+                "accuracy": MeanOf(),
+                "miou": PartIoUMetric(C),
+                "baseline_accuracy_majority": MajorityClass(C, "accuracy"),
+                "baseline_miou_majority": MajorityClass(C, "miou"),
+                "baseline_accuracy_nearest": MeanOf(),
+                "baseline_miou_nearest": PartIoUMetric(C),
+            }
+        )
+
+    def update_metrics(self, metrics, out, batch):
+        target_all = batch.refill_target
+        masked = target_all != IGNORE_LABEL
+        if not bool(masked.any()):
+            return
+        target = target_all[masked]
+        pred = out["part_logits"].detach()[masked].argmax(dim=1)
+        metrics["accuracy"].update(pred == target)
+        metrics["miou"].update(pred, target)
+        metrics["baseline_accuracy_majority"].update(target)
+        metrics["baseline_miou_majority"].update(target)
+        near = self._nearest(batch, masked)
+        ok = near >= 0
+        metrics["baseline_accuracy_nearest"].update(near[ok] == target[ok])
+        metrics["baseline_miou_nearest"].update(near[ok], target[ok])
+
+    def _nearest(self, batch, masked: torch.Tensor) -> torch.Tensor:
+        shown = batch.refill_shown
+        out = torch.full((int(masked.sum()),), -1, dtype=torch.long, device=masked.device)
+        if not bool(shown.any()):
+            return out
+        mi = torch.nonzero(masked).squeeze(1)
+        si = torch.nonzero(shown).squeeze(1)
+        iq, ix = knn(batch.pos[si], batch.pos[mi], 1, batch_x=batch.batch[si], batch_y=batch.batch[mi])
+        part = batch.part[si[ix]]
+        out[iq] = torch.where(part < 0, torch.full_like(part, self.num_parts), part)
+        return out
