@@ -32,3 +32,15 @@ def standing_pose(K: int = NUM_JOINTS) -> np.ndarray:
         ],
         dtype=np.float64,
     )[:K]
+
+
+def blob_window(n, seed, centre=(170, 130), sensor=(260, 346), with_parts=True, duration_us=30_000):
+    """Events of a moving elongated blob (pixels repeat, so graphs are connected), with
+    random part labels; time-sorted, starting at t = 0."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, duration_us, n))
+    s = t / duration_us
+    x = np.clip(centre[0] + 30 * s + rng.normal(0, 6, n), 0, sensor[1] - 1)
+    y = np.clip(centre[1] + rng.normal(0, 25, n), 0, sensor[0] - 1)
+    part = rng.integers(-1, 10, n) if with_parts else None
+    return make_events(t, x.astype(int), y.astype(int), rng.integers(0, 2, n), part=part)

@@ -8,7 +8,7 @@ from pathlib import Path
 import hydra
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
 from .common import make_trainer, resolved, save_config
@@ -16,15 +16,32 @@ from .common import make_trainer, resolved, save_config
 log = logging.getLogger(__name__)
 
 
+def selected_tasks(cfg: DictConfig) -> DictConfig:
+    """The specs of the tasks named in ``cfg.pretext`` (from ``cfg.pretext_tasks``).
+
+    Raises:
+        ValueError: no task, or a name that is not a task, listing the valid ones.
+    """
+    names = list(cfg.get("pretext") or [])
+    valid = sorted(cfg.get("pretext_tasks") or {})
+    if not names:
+        raise ValueError(f"no pretext task selected; e.g. pretext=[inpaint,count]; valid: {', '.join(valid)}")
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ValueError(f"unknown pretext task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"pretext task listed twice in {names}")
+    return OmegaConf.create({n: OmegaConf.to_container(cfg.pretext_tasks[n], resolve=True) for n in names})
+
+
 def run(cfg: DictConfig) -> dict:
     """Pretrain as ``cfg`` says; returns the paths of the checkpoints and the run folder."""
     from ..modules import PretrainModule
     from ..pretext import PretextTransform
 
+    specs = selected_tasks(cfg)
     L.seed_everything(cfg.seed, workers=True)
-    if not cfg.get("pretext"):
-        raise ValueError("no pretext task selected; e.g. pretext=[inpaint,count,refill,future]")
-    tasks = {name: instantiate(spec) for name, spec in cfg.pretext.items()}
+    tasks = {name: instantiate(spec) for name, spec in specs.items()}
     graph = instantiate(cfg.graph)
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
     train_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=None, part_labeller=labeller)
@@ -32,7 +49,7 @@ def run(cfg: DictConfig) -> dict:
     datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys)
     module = PretrainModule(
         backbone=cfg.model.backbone,
-        tasks=cfg.pretext,
+        tasks=specs,
         optimizer=cfg.optimizer,
         scheduler=cfg.get("scheduler"),
         graph=cfg.graph,

@@ -21,20 +21,9 @@ from evpose.models import (
     RefinementStack,
 )
 from evpose.models.losses import joint_loss, log_depth_loss, part_loss, part_targets, stage_sum
-from evpose.types import make_events
+from tests.helpers import blob_window
 
 K_INTR = [[350.0, 0, 173.0], [0, 350.0, 130.0], [0, 0, 1]]
-
-
-def blob_window(n, seed, centre=(170, 130), sensor=(260, 346), with_parts=True):
-    """Events of a moving elongated blob (so pixels repeat and the graph is connected)."""
-    rng = np.random.default_rng(seed)
-    t = np.sort(rng.integers(0, 30_000, n))
-    s = t / 30_000
-    x = np.clip(centre[0] + 30 * s + rng.normal(0, 6, n), 0, sensor[1] - 1)
-    y = np.clip(centre[1] + rng.normal(0, 25, n), 0, sensor[0] - 1)
-    part = rng.integers(-1, 10, n) if with_parts else None
-    return make_events(t, x.astype(int), y.astype(int), rng.integers(0, 2, n), part=part)
 
 
 def graph(n, seed, **kw):
