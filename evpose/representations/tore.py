@@ -139,12 +139,8 @@ def tore_volume_tensors(
     out = torch.full((num_t, 2 * k, hw), upper, dtype=torch.float32, device=device)
     if len(events) and num_t:
         if on_numpy(events.t):  # numpy: several times less overhead per operation
-            x, y, p = (c.numpy() for c in (events.x, events.y, events.p))
-            key = y.astype(np.int32) * w  # < 2 * H * W: int32 arithmetic, widened once
-            key += x
-            key += (p <= 0).astype(np.int32) * hw
-            key = key.astype(np.int64)
-            _fill_volumes_numpy(out.numpy(), events.t.to(torch.int64).numpy(), key, times.numpy(), hw, k, min_dt, max_dt)
+            cols = (c.numpy() for c in (events.t, events.x, events.y, events.p))
+            _fill_volumes_numpy(out.numpy(), *cols, times.numpy(), (h, w), k, min_dt, max_dt)
         else:
             _fill_volumes(out, events, times, (h, w), k, min_dt, max_dt)
     out = out.view(num_t, 2 * k, h, w)
@@ -189,13 +185,16 @@ def _fill_volumes(out: Tensor, ev: EventTensors, times: Tensor, sensor_size, k, 
         _fill_times(flat[a : a + step], times[a : a + step], s, st, first, buf, block, pixel, tbits, t0, hw, k, min_dt, max_dt)
 
 
-def _fill_volumes_numpy(out, t, key, times, hw, k, min_dt, max_dt) -> None:
-    """The CPU twin of :func:`_fill_volumes` (same steps, numpy arrays)."""
+def _fill_volumes_numpy(out, t, x, y, p, times, sensor_size, k, min_dt, max_dt) -> None:
+    """The CPU twin of :func:`_fill_volumes` (same steps, numpy arrays, few passes and
+    allocations: on large windows the cost is memory traffic)."""
+    h, w = sensor_size
+    hw = h * w
     t_hi = math.ceil(float(times.max()))
     t_lo = math.floor(float(times.min()) - max_dt)
-    keep = (t < t_hi) & (t > t_lo)
-    if not keep.all():
-        t, key = t[keep], key[keep]
+    if t.size and not (int(t.min()) > t_lo and int(t.max()) < t_hi):
+        keep = np.flatnonzero((t < t_hi) & (t > t_lo))
+        t, x, y, p = t[keep], x[keep], y[keep], p[keep]
     if t.size == 0:
         return
     t0 = int(t.min())
@@ -203,9 +202,16 @@ def _fill_volumes_numpy(out, t, key, times, hw, k, min_dt, max_dt) -> None:
     tbits = span.bit_length()
     if 2 * hw >= 1 << (62 - tbits):
         raise ValueError(f"events span {span} us: too long to sort with {2 * hw} buffers; split the stream")
-    s = np.sort((key << tbits) | (t - t0))
+    # (buffer << tbits) + (t - t0), built in place; one sort makes each buffer a run
+    s = y.astype(np.int64)
+    s *= w
+    s += x
+    s += (p <= 0) * hw
+    s <<= tbits
+    s += t
+    s -= t0
+    s.sort()
     skey = s >> tbits
-    st = (s & ((1 << tbits) - 1)) + t0
     new = np.ones(s.size, dtype=bool)
     np.not_equal(skey[1:], skey[:-1], out=new[1:])
     first = np.flatnonzero(new)
@@ -231,7 +237,8 @@ def _fill_volumes_numpy(out, t, key, times, hw, k, min_dt, max_dt) -> None:
         j, tg = np.divmod(sel, tt.size * num_g)
         ti = tg // num_g
         g = tg - ti * num_g
-        dt = np.minimum(tt[ti] - st[pos.ravel()[sel]], max_dt)
+        prev = (s[pos.ravel()[sel]] & ((1 << tbits) - 1)) + t0
+        dt = np.minimum(tt[ti] - prev, max_dt)
         v = np.clip(np.log1p(dt) - math.log1p(min_dt), 0.0, upper)
         index = ((ti * (2 * k) + block[g] * k + j) * hw) + pixel[g]
         flat[a : a + step].reshape(-1)[index] = v
