@@ -129,6 +129,11 @@ def test_transform_on_dataset_samples_and_batches(recording, dhp19_cams):
     assert data.cam_K.shape == (1, 3, 3) and torch.allclose(data.cam_K[0].double(), torch.from_numpy(cam.K), rtol=1e-6)
     assert data.cam_R.shape == (1, 3, 3) and data.cam_t.shape == (1, 3)
     assert data.sensor_hw.tolist() == [list(DHP19_SENSOR_SIZE)] and data.sample_id.tolist() == [1]
+    # per-window time scaling uses the window's own span
+    deep = EventGraphTransform(window_depth_px=20.0, tore_k=0)(raw)
+    w = raw["window"]
+    span = (deep.t - w.t_start).double() * 20.0 / (w.t_end - w.t_start)
+    assert torch.allclose(deep.pos[:, 2].double(), span, atol=1e-4) and deep.pos[:, 2].max() < 20.0
     # the history before the window reaches the TORE features
     no_hist = EventGraphTransform(r=3.0, max_nodes=800, tore_k=2, use_history=False)(raw)
     assert torch.equal(no_hist.pos, data.pos) and not torch.equal(no_hist.x, data.x)
