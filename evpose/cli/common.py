@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -14,6 +15,14 @@ from ..modules.build import to_plain
 log = logging.getLogger(__name__)
 
 
+def quiet_known_warnings() -> None:
+    """Silence warnings that say nothing about the run: the resolved config.yaml that evpose
+    writes into the checkpoint folder, deprecations inside Lightning."""
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*`torch.jit.script` is deprecated.*")
+
+
 def instantiate_dict(cfg: DictConfig | None) -> list:
     """Instantiate every entry of a ``{name: spec}`` node (callbacks, loggers)."""
     if not cfg:
@@ -23,6 +32,7 @@ def instantiate_dict(cfg: DictConfig | None) -> list:
 
 def make_trainer(cfg: DictConfig) -> L.Trainer:
     """The Lightning trainer of a run, with its callbacks and loggers."""
+    quiet_known_warnings()
     return instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=instantiate_dict(cfg.get("logger")) or False)
 
 

@@ -14,7 +14,7 @@ rest of the window. Targets:
 Heads: a query decoder at the cell centres (placed at the split time) with two
 occupancy logits (ON, OFF); and a motion head pooling the node features of each part (by the
 nodes' part labels) into a 2D displacement.
-Loss: BCE on occupancy + ``motion_weight`` x L1 on valid motion vectors (px).
+Loss: BCE on occupancy (occupied cells weighted by ``pos_weight``) + ``motion_weight`` x L1 on valid motion vectors (px).
 Metrics: occupancy F1 and motion end-point error (px).
 Baselines: "future = present" (the cell's occupancy in the present slab) and zero motion.
 """
@@ -47,6 +47,8 @@ class FutureTask(PretextTask):
         min_events: windows with fewer events (or fewer than 16 past/future events) are skipped.
         num_parts: P.
         k: nodes joined to each query cell.
+        pos_weight: weight of occupied cells in the occupancy loss (the future grid is mostly
+            empty; about (1 - p) / p for an occupancy rate p balances the decision at 0.5).
     """
 
     name = "future"
@@ -65,6 +67,7 @@ class FutureTask(PretextTask):
         min_events: int = 200,
         num_parts: int = NUM_PARTS,
         k: int = 8,
+        pos_weight: float = 4.0,
     ):
         super().__init__(weight)
         if not 0.0 < past_share < 1.0:
@@ -72,6 +75,7 @@ class FutureTask(PretextTask):
         self.past_share, self.cell_px, self.margin_px = float(past_share), int(cell_px), int(margin_px)
         self.motion_weight, self.min_part_events = float(motion_weight), int(min_part_events)
         self.min_events, self.num_parts, self.k = int(min_events), int(num_parts), int(k)
+        self.pos_weight = float(pos_weight)
 
     # ------------------------------------------------------------------ corruption
     def corrupt(self, events, frame: GraphFrame, sample, rng):
@@ -165,7 +169,8 @@ class FutureTask(PretextTask):
         return {"occupancy_logit": occ, "motion": motion}
 
     def loss(self, out, batch):
-        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], batch.future_occ)
+        pw = torch.tensor(self.pos_weight, device=batch.future_occ.device)
+        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], batch.future_occ, pos_weight=pw)
         if self.motion_weight > 0:
             valid = batch.future_motion_valid.float()
             err = (out["motion"] - batch.future_motion).abs().sum(-1)

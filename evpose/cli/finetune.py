@@ -1,0 +1,107 @@
+"""`evpose-finetune`: train the pose network, optionally from a pretrained backbone (conf/finetune.yaml)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from . import _hydra
+from .common import make_trainer, resolved, save_config
+
+log = logging.getLogger(__name__)
+
+
+def find_latest_pretraining(log_dir, data_root) -> Path | None:
+    """The newest ``<log_dir>/pretrain/runs/*/checkpoints/last.ckpt`` whose run used the
+    dataset at ``data_root`` (read from the ``config.yaml`` saved beside it), or None."""
+    runs = Path(log_dir) / "pretrain" / "runs"
+    if not runs.is_dir():
+        return None
+    want = Path(data_root).resolve()
+    found = []
+    for last in runs.glob("*/checkpoints/last.ckpt"):
+        cfg_path = last.parent / "config.yaml"
+        try:
+            root = OmegaConf.load(cfg_path).data.root
+        except Exception:  # an unreadable or foreign config: not a candidate
+            continue
+        if Path(root).resolve() == want:
+            found.append(last)
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def resolve_pretrained(cfg: DictConfig) -> Path | None:
+    """The pretraining checkpoint to start from: ``pretrained`` = ``latest`` (the newest
+    pretraining run on the same data, or none), ``none``/null, or a path (must exist)."""
+    choice = cfg.get("pretrained")
+    if choice is None or str(choice).lower() in ("none", "null", "false", "scratch"):
+        return None
+    if str(choice) == "latest":
+        return find_latest_pretraining(cfg.paths.log_dir, cfg.data.root)
+    path = Path(str(choice))
+    if not path.is_file():
+        raise FileNotFoundError(f"pretrained={choice}: no such checkpoint")
+    return path
+
+
+def run(cfg: DictConfig) -> dict:
+    """Fine-tune as ``cfg`` says; returns the checkpoint paths, the run folder and the metrics."""
+    from ..data import PoseGraphTransform
+    from ..modules import FinetuneModule
+
+    L.seed_everything(cfg.seed, workers=True)
+    graph = instantiate(cfg.graph)
+    labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
+    transform = PoseGraphTransform(graph, cfg.model.num_parts, part_labeller=labeller)
+    datamodule = instantiate(cfg.data, transform=transform, labels=True)
+    module = FinetuneModule(
+        net=cfg.model.net,
+        optimizer=cfg.optimizer,
+        scheduler=cfg.get("scheduler"),
+        loss_weights=cfg.loss_weights,
+        stage_weights=cfg.get("stage_weights"),
+        joint_loss_kind=cfg.joint_loss,
+        freeze_backbone=cfg.freeze_backbone,
+        backbone_lr_factor=cfg.backbone_lr_factor,
+        graph=cfg.graph,
+        config=resolved(cfg),
+    )
+    pretrained = resolve_pretrained(cfg)
+    if cfg.get("ckpt_path"):
+        print(f"resuming fine-tuning from {cfg.ckpt_path}")
+    elif pretrained is not None:
+        report = module.load_pretrained_backbone(pretrained)
+        print(f"backbone initialised from pretraining checkpoint {pretrained} "
+              f"({len(report['loaded'])} tensors; {len(report['missing'])} missing, {len(report['unexpected'])} unexpected)")
+    elif str(cfg.get("pretrained")) == "latest":
+        print(f"training from scratch: no pretraining run on {cfg.data.root} under {cfg.paths.log_dir}/pretrain")
+    else:
+        print(f"training from scratch (pretrained={cfg.get('pretrained')})")
+    out_dir = Path(cfg.paths.output_dir)
+    save_config(cfg, out_dir / "checkpoints")
+    trainer = make_trainer(cfg)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    ckpt = trainer.checkpoint_callback
+    result = {
+        "run_dir": str(out_dir),
+        "last": str(Path(ckpt.dirpath) / "last.ckpt") if ckpt is not None and ckpt.dirpath else None,
+        "best": ckpt.best_model_path if ckpt is not None else None,
+        "pretrained": str(pretrained) if pretrained is not None else None,
+        "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
+    }
+    print(f"fine-tuning done: checkpoint {result['best'] or result['last']}; run folder {out_dir}")
+    return result
+
+
+@hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="finetune")
+def main(cfg: DictConfig) -> None:
+    run(cfg)
+
+
+if __name__ == "__main__":
+    main()

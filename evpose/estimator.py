@@ -1,0 +1,183 @@
+"""Pose estimation from a checkpoint alone, for downstream code.
+
+    from evpose import load_estimator
+    est = load_estimator("model.ckpt", device="cpu")
+    out = est.predict(events, camera)   # joints2d, joints3d, parts, confidence
+
+Everything needed (the network's and the graph builder's configuration) travels inside the
+checkpoint; no conf/ directory and no Hydra run are needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch
+
+from .data.part_input import AppendPartInput
+from .geometry import Camera
+from .modules.build import build
+from .modules.checkpoints import CheckpointError, read_checkpoint
+
+
+@dataclass
+class PosePrediction:
+    """The prediction for one window.
+
+    Shapes:
+        joints2d: (K, 2) pixels in the window's camera (NaN for an empty window)
+        confidence: (K,) in [0, 1] (0 for an empty window)
+        joints3d: (K, 3) world mm, monocular (intrinsics + extrinsics of the camera)
+        joints3d_cam: (K, 3) camera-frame mm
+        parts: (N,) part id per graph node (-1 background), for the events ``node_index``
+        node_index: (N,) indices into the window's events of the graph nodes (subsampled)
+    """
+
+    joints2d: np.ndarray
+    confidence: np.ndarray
+    joints3d: np.ndarray
+    joints3d_cam: np.ndarray
+    parts: np.ndarray
+    node_index: np.ndarray
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("joints2d", "confidence", "joints3d", "joints3d_cam", "parts", "node_index")}
+
+
+class PoseEstimator:
+    """A fine-tuned pose network with its graph builder, ready to predict.
+
+    Args:
+        net: the :class:`evpose.models.PoseNet` (eval mode).
+        graph: the graph transform the network was trained with.
+        device: where the network runs.
+        path: the checkpoint it came from (for messages).
+    """
+
+    def __init__(self, net, graph, device="cpu", path: str | None = None):
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.graph = graph
+        self.part_input = AppendPartInput(net.num_parts) if net.num_parts else None
+        self.path = path
+
+    @property
+    def num_joints(self) -> int:
+        return self.net.num_joints
+
+    def graph_of(self, events: np.ndarray, camera: Camera, t_start: int | None = None):
+        """The event graph the network sees for a window (node subsampling as in training)."""
+        _check_events(events, camera)
+        from .data.windows import Window
+
+        t0 = int(events["t"][0]) if t_start is None and len(events) else int(t_start or 0)
+        t1 = int(events["t"][-1]) + 1 if len(events) else t0
+        sample = {"events": events, "camera": camera, "window": Window(camera.name, 0, len(events), t0, t1), "index": 0}
+        data = self.graph(sample)
+        return self.part_input(data) if self.part_input is not None else data
+
+    @torch.no_grad()
+    def predict_many(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int = 16) -> list[PosePrediction]:
+        """Predictions for many ``(events, camera)`` windows, batched."""
+        out: list[PosePrediction] = []
+        for i in range(0, len(windows), batch_size):
+            chunk = windows[i : i + batch_size]
+            datas = [self.graph_of(ev, cam) for ev, cam in chunk]
+            batch = Batch.from_data_list(datas).to(self.device)
+            res = self.net(batch)[-1]
+            for b, (ev, cam) in enumerate(chunk):
+                nodes = (batch.batch == b).nonzero().squeeze(1)
+                empty = nodes.numel() == 0
+                j2 = res["joints2d"][b].cpu().numpy().astype(np.float64)
+                conf = res["confidence"][b].cpu().numpy().astype(np.float64)
+                j3 = res["joints3d"][b].cpu().numpy().astype(np.float64) if "joints3d" in res else np.full((self.num_joints, 3), np.nan)
+                j3c = res["joints3d_cam"][b].cpu().numpy().astype(np.float64) if "joints3d_cam" in res else np.full((self.num_joints, 3), np.nan)
+                if "part_logits" in res and not empty:
+                    cls = res["part_logits"][nodes].argmax(1).cpu().numpy()
+                    parts = np.where(cls == self.net.num_parts, -1, cls).astype(np.int64)
+                else:
+                    parts = np.zeros(0, np.int64)
+                if empty:
+                    j2[:], j3[:], j3c[:], conf[:] = np.nan, np.nan, np.nan, 0.0
+                out.append(PosePrediction(j2, conf, j3, j3c, parts, self._node_index(len(ev), datas[b])))
+        return out
+
+    def predict(self, events: np.ndarray, camera: Camera) -> dict:
+        """Joints of one window of events seen by ``camera``.
+
+        Args:
+            events: structured array (t, x, y, p[, ...]) of one window, time-ordered, with
+                coordinates on ``camera``'s sensor.
+            camera: the camera (its intrinsics lift the joints to 3D; extrinsics to the world).
+
+        Returns:
+            dict with joints2d (K, 2), joints3d (K, 3) world mm, joints3d_cam (K, 3),
+            confidence (K,), parts (N,) and node_index (N,). An empty window gives NaN joints
+            with confidence 0.
+
+        Raises:
+            ValueError: events outside the camera's sensor (another sensor size), unsorted times.
+        """
+        return self.predict_many([(events, camera)])[0].as_dict()
+
+    def _node_index(self, n: int, data) -> np.ndarray:
+        """Indices of the graph's nodes in the window's events (the graph builder keeps them
+        time-ordered, so they are recovered from the subsampling rule)."""
+        from .graph import subsample_indices
+
+        g = self.graph
+        keep = subsample_indices(n, g.max_nodes, g.subsample, [int(g.seed), 0] if g.seed is not None else None)
+        return np.arange(n, dtype=np.int64) if keep is None else keep.astype(np.int64)
+
+    def __repr__(self) -> str:
+        return f"PoseEstimator({self.path!r}, joints={self.num_joints}, device={self.device})"
+
+
+def load_estimator(path, device: str | torch.device = "cpu") -> PoseEstimator:
+    """Rebuild a fine-tuned pose network and its graph builder from a checkpoint.
+
+    Args:
+        path: a ``.ckpt`` written by ``evpose-finetune``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+
+    Raises:
+        FileNotFoundError: no such file.
+        evpose.modules.CheckpointError: not an evpose fine-tuning checkpoint, or one whose
+            weights do not fit the network it describes.
+    """
+    ckpt = read_checkpoint(path, kind="finetune")
+    hp = ckpt.get("hyper_parameters", {})
+    if "net" not in hp or "graph" not in hp or hp["graph"] is None:
+        raise CheckpointError(f"{path}: the checkpoint lacks the network or graph configuration")
+    net = build(hp["net"])
+    state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: weights do not fit the network in its configuration ({e})") from None
+    graph = build(hp["graph"])
+    return PoseEstimator(net, graph, device=device, path=str(Path(path)))
+
+
+def _check_events(events: np.ndarray, camera: Camera) -> None:
+    names = events.dtype.names or ()
+    missing = [f for f in ("t", "x", "y", "p") if f not in names]
+    if missing:
+        raise ValueError(f"events lack field(s) {missing}; expected a structured array with t, x, y, p")
+    if len(events) == 0:
+        return
+    for f, limit in (("x", camera.width), ("y", camera.height)):
+        m = int(events[f].max())
+        if m >= limit:
+            raise ValueError(
+                f"events {f} reaches {m} but camera {camera.name!r} is {camera.width}x{camera.height}: "
+                "events from a sensor of another size than the camera's"
+            )
+    t = events["t"]
+    if len(t) > 1 and np.any(t[1:] < t[:-1]):
+        i = int(np.flatnonzero(t[1:] < t[:-1])[0]) + 1
+        raise ValueError(f"event timestamps decrease at index {i} ({int(t[i])} after {int(t[i - 1])}); sort the window")

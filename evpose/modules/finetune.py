@@ -1,0 +1,207 @@
+"""Fine-tuning the pose network (2D joints, 3D joints, body parts) with intermediate supervision."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Sequence
+
+import lightning as L
+import torch
+
+from ..metrics import JointErrorMetric, PartIoUMetric
+from ..models.losses import joint_loss, log_depth_loss, part_loss, part_targets, stage_sum
+from .build import build, to_plain
+from .checkpoints import load_backbone_weights
+from .pretrain import CHECKPOINT_FORMAT
+
+log = logging.getLogger(__name__)
+
+#: Default loss weights: 2D joints (px), root-relative depth (per 100 mm), root depth
+#: (log ratio), body parts (cross-entropy).
+DEFAULT_LOSS_WEIGHTS = {"joints2d": 1.0, "rel_depth": 1.0, "root_depth": 5.0, "parts": 1.0}
+
+
+def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
+    """Targets of the pose heads from a batch's window labels.
+
+    Returns ``joints2d`` (B, K, 2), ``w2d`` (B, K) visibility, ``rel_depth`` (B, K) mm from
+    the root, ``w_rel`` (B, K), ``root_depth`` (B,), ``w_root`` (B,).
+    """
+    depth = batch.depth
+    valid = batch.valid3d & torch.isfinite(depth)
+    root = list(root_joints)
+    root_ok = valid[:, root].all(dim=1)
+    root_depth = torch.where(root_ok, torch.nan_to_num(depth[:, root]).mean(dim=1), torch.zeros_like(depth[:, 0]))
+    rel = torch.nan_to_num(depth) - root_depth[:, None]
+    w_rel = (valid & root_ok[:, None]).float()
+    return {
+        "joints2d": batch.joints2d,
+        "w2d": batch.visible.float(),
+        "rel_depth": rel,
+        "w_rel": w_rel,
+        "root_depth": root_depth,
+        "w_root": root_ok.float(),
+    }
+
+
+class FinetuneModule(L.LightningModule):
+    """Train :class:`evpose.models.PoseNet` on labelled windows.
+
+    The loss of every stage is ``w_2d * L1(2D joints, px) + w_rel * L1(root-relative depth,
+    per 100 mm) + w_root * |ln Z_root - ln Z_root*| + w_parts * CE(parts)``, summed over the
+    stages with ``stage_weights`` (intermediate supervision). Validation logs MPJPE 2D (px),
+    MPJPE 3D (mm, the monocular 3D head), PCK@5/10 px and part mIoU as ``val/...``.
+
+    Every argument is a plain value (dicts with ``_target_``), kept as hyperparameters, so
+    ``FinetuneModule.load_from_checkpoint(path)`` and :func:`evpose.load_estimator` rebuild
+    the network from the checkpoint alone.
+
+    Args:
+        net: spec of the :class:`~evpose.models.PoseNet` (with its backbone spec).
+        optimizer: spec of a partial optimizer.
+        scheduler: spec of a partial schedule (called with the optimizer and the total steps), or None.
+        loss_weights: weights of ``joints2d``, ``rel_depth``, ``root_depth``, ``parts``.
+        stage_weights: weight of each stage's loss (default 1 each).
+        joint_loss_kind: ``"l1"``, ``"smooth_l1"`` or ``"l2"`` for the 2D joints.
+        freeze_backbone: train the heads only.
+        backbone_lr_factor: the backbone's learning rate as a share of the heads' (e.g. 0.1
+            for a pretrained backbone).
+        graph: spec of the graph transform (used again at inference).
+        config: the whole resolved run configuration.
+    """
+
+    def __init__(
+        self,
+        net: dict,
+        optimizer: dict,
+        scheduler: dict | None = None,
+        loss_weights: dict | None = None,
+        stage_weights: Sequence[float] | None = None,
+        joint_loss_kind: str = "l1",
+        freeze_backbone: bool = False,
+        backbone_lr_factor: float = 1.0,
+        graph: dict | None = None,
+        config: dict | None = None,
+    ):
+        super().__init__()
+        weights = {**DEFAULT_LOSS_WEIGHTS, **(to_plain(loss_weights) or {})}
+        unknown = sorted(set(weights) - set(DEFAULT_LOSS_WEIGHTS))
+        if unknown:
+            raise ValueError(f"unknown loss weight(s) {unknown}; valid: {', '.join(DEFAULT_LOSS_WEIGHTS)}")
+        if backbone_lr_factor <= 0:
+            raise ValueError(f"backbone_lr_factor must be > 0, got {backbone_lr_factor}")
+        self.save_hyperparameters(
+            {"net": to_plain(net), "optimizer": to_plain(optimizer), "scheduler": to_plain(scheduler),
+             "loss_weights": weights, "stage_weights": to_plain(stage_weights), "joint_loss_kind": joint_loss_kind,
+             "freeze_backbone": bool(freeze_backbone), "backbone_lr_factor": float(backbone_lr_factor),
+             "graph": to_plain(graph), "config": to_plain(config)}
+        )
+        self.net = build(self.hparams.net)
+        K, P = self.net.num_joints, self.net.num_parts
+        self.root_joints = list(self.net.joints3d[0].root_joints) if self.net.joints3d is not None else [5, 6]
+        self.val_metrics = torch.nn.ModuleDict(
+            {
+                "mpjpe2d": JointErrorMetric("mpjpe", K),
+                "pck5": JointErrorMetric("pck", K, threshold=5.0),
+                "pck10": JointErrorMetric("pck", K, threshold=10.0),
+                "mpjpe3d": JointErrorMetric("mpjpe", K),
+            }
+        )
+        if P > 0:
+            self.val_metrics["miou"] = PartIoUMetric(P + 1)
+        if freeze_backbone:
+            self.net.backbone.requires_grad_(False)
+        self.pretrained_report: dict | None = None
+
+    # ------------------------------------------------------------------ weights
+    def load_pretrained_backbone(self, path) -> dict:
+        """Initialise the backbone from a pretraining (or fine-tuning) checkpoint; missing and
+        unexpected keys are reported, a shape mismatch is an error naming the key."""
+        self.pretrained_report = load_backbone_weights(self.net.backbone, path)
+        return self.pretrained_report
+
+    # ------------------------------------------------------------------ steps
+    def forward(self, batch):
+        return self.net(batch)
+
+    def losses(self, outs, batch) -> dict[str, torch.Tensor]:
+        """Per-term losses, each summed over the stages with the stage weights."""
+        tg = pose_targets(batch, self.root_joints)
+        terms: dict[str, list[torch.Tensor]] = {k: [] for k in ("joints2d", "rel_depth", "root_depth", "parts")}
+        for o in outs:
+            terms["joints2d"].append(joint_loss(o["joints2d"], tg["joints2d"], tg["w2d"], self.hparams.joint_loss_kind))
+            if "rel_depth" in o:
+                terms["rel_depth"].append(
+                    joint_loss(o["rel_depth"][..., None] / 100.0, tg["rel_depth"][..., None] / 100.0, tg["w_rel"])
+                )
+                terms["root_depth"].append(log_depth_loss(o["root_depth"], tg["root_depth"], tg["w_root"]))
+            if "part_logits" in o and getattr(batch, "part", None) is not None:
+                terms["parts"].append(part_loss(o["part_logits"], part_targets(batch.part, self.net.num_parts)))
+        return {k: stage_sum(v, self.hparams.stage_weights) for k, v in terms.items() if v}
+
+    def _step(self, batch, stage: str):
+        outs = self(batch)
+        losses = self.losses(outs, batch)
+        w = self.hparams.loss_weights
+        total = sum(w[k] * v for k, v in losses.items())
+        bs = int(batch.num_graphs)
+        for k, v in losses.items():
+            self.log(f"{stage}/loss_{k}", v, batch_size=bs, on_step=stage == "train", on_epoch=True)
+        self.log(f"{stage}/loss", total, batch_size=bs, prog_bar=True, on_step=stage == "train", on_epoch=True)
+        return outs, total
+
+    def training_step(self, batch, batch_idx):
+        if batch is None:
+            return None
+        _, total = self._step(batch, "train")
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"fine-tuning loss is {total.item()} at step {self.global_step}")
+        return total
+
+    def validation_step(self, batch, batch_idx):
+        if batch is None:
+            return
+        outs, _ = self._step(batch, "val")
+        o = outs[-1]
+        w2d = batch.visible.float()
+        self.val_metrics["mpjpe2d"].update(o["joints2d"], batch.joints2d, w2d)
+        self.val_metrics["pck5"].update(o["joints2d"], batch.joints2d, w2d)
+        self.val_metrics["pck10"].update(o["joints2d"], batch.joints2d, w2d)
+        if "joints3d" in o:
+            self.val_metrics["mpjpe3d"].update(o["joints3d"], batch.joints3d, batch.valid3d.float())
+        if "part_logits" in o and getattr(batch, "part", None) is not None:
+            self.val_metrics["miou"].update(o["part_logits"].argmax(1), part_targets(batch.part, self.net.num_parts))
+
+    def on_validation_epoch_end(self):
+        for key, metric in self.val_metrics.items():
+            if metric._update_count == 0:
+                continue
+            value = float(metric.compute())
+            if math.isfinite(value):
+                self.log(f"val/{key}", value, prog_bar=key == "mpjpe2d")
+            metric.reset()
+
+    # ------------------------------------------------------------------ optimisation
+    def configure_optimizers(self):
+        backbone = [p for p in self.net.backbone.parameters() if p.requires_grad]
+        heads = [p for n, p in self.net.named_parameters() if not n.startswith("backbone.") and p.requires_grad]
+        factory = build(self.hparams.optimizer)
+        groups = [{"params": heads, "name": "heads"}]
+        if backbone:
+            base_lr = factory.keywords.get("lr", 1e-3)
+            groups.append({"params": backbone, "lr": base_lr * self.hparams.backbone_lr_factor, "name": "backbone"})
+        opt = factory(groups)
+        if not self.hparams.scheduler:
+            return opt
+        total = self.trainer.estimated_stepping_batches if self.trainer is not None else 1
+        sched = build(self.hparams.scheduler)(opt, total_steps=int(total) if math.isfinite(total) else 1000)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["evpose"] = {
+            "kind": "finetune",
+            "format": CHECKPOINT_FORMAT,
+            "pretrained": self.pretrained_report is not None,
+        }

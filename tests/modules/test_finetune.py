@@ -1,0 +1,143 @@
+"""FinetuneModule, evpose-finetune, pretrained backbones, checkpoints in downstream code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from evpose.cli.finetune import find_latest_pretraining, run as finetune
+from evpose.cli.pretrain import run as pretrain
+from evpose.estimator import load_estimator
+from evpose.io import EventRecording
+from evpose.modules import CheckpointError, FinetuneModule, PretrainModule
+
+
+@pytest.fixture(scope="module")
+def pretrained_ckpt(tiny_dataset, tmp_path_factory):
+    from hydra import compose, initialize_config_dir
+
+    from evpose.cli import _hydra
+    from tests.modules.conftest import FAST
+
+    out = tmp_path_factory.mktemp("pre")
+    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
+        cfg = compose("pretrain", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST])
+    return pretrain(cfg)["last"]
+
+
+@pytest.fixture(scope="module")
+def finetuned_ckpt(tiny_dataset, tmp_path_factory, pretrained_ckpt):
+    from hydra import compose, initialize_config_dir
+
+    from evpose.cli import _hydra
+    from tests.modules.conftest import FAST
+
+    out = tmp_path_factory.mktemp("ft")
+    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
+        cfg = compose("finetune", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST,
+                                             f"pretrained={pretrained_ckpt}"])
+    res = finetune(cfg)
+    assert res["pretrained"] == str(pretrained_ckpt)
+    return res["last"]
+
+
+def test_fast_dev_run(compose_cfg, capsys):
+    res = finetune(compose_cfg("finetune", ["+trainer.fast_dev_run=true", "pretrained=none"]))
+    assert "training from scratch (pretrained=none)" in capsys.readouterr().out
+    assert res["pretrained"] is None
+
+
+def test_pretrained_weights_land_in_the_backbone(compose_cfg, pretrained_ckpt):
+    cfg = compose_cfg("finetune")
+    module = FinetuneModule(cfg.model.net, cfg.optimizer, graph=cfg.graph)
+    report = module.load_pretrained_backbone(pretrained_ckpt)
+    pre = PretrainModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu")
+    want = pre.backbone.state_dict()
+    got = module.net.backbone.state_dict()
+    assert set(want) == set(got) and report["missing"] == [] and report["unexpected"] == []
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], rtol=0, atol=0)
+
+
+def test_latest_pretraining_is_found_by_dataset(tmp_path, pretrained_ckpt, tiny_dataset):
+    logs = tmp_path / "logs" / "pretrain" / "runs" / "r1" / "checkpoints"
+    shutil.copytree(os.path.dirname(pretrained_ckpt), logs)
+    assert find_latest_pretraining(tmp_path / "logs", tiny_dataset) == logs / "last.ckpt"
+    assert find_latest_pretraining(tmp_path / "logs", tmp_path / "other_data") is None
+
+
+def test_incompatible_and_foreign_checkpoints(compose_cfg, pretrained_ckpt, tmp_path):
+    cfg = compose_cfg("finetune", ["model.backbone.hourglass.channels=[8,24,32]"])
+    module = FinetuneModule(cfg.model.net, cfg.optimizer)
+    with pytest.raises(CheckpointError, match=r"backbone weight '.*' has shape \(16.*\) in the checkpoint but \(8"):
+        module.load_pretrained_backbone(pretrained_ckpt)
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1)}}, foreign)
+    with pytest.raises(CheckpointError, match="not an evpose checkpoint"):
+        module.load_pretrained_backbone(foreign)
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+        load_estimator(junk)
+    with pytest.raises(CheckpointError, match="an evpose pretrain checkpoint, but a finetune one is needed"):
+        load_estimator(pretrained_ckpt)
+
+
+def test_load_from_checkpoint_and_resume(finetuned_ckpt, compose_cfg):
+    m = FinetuneModule.load_from_checkpoint(finetuned_ckpt, map_location="cpu")
+    assert m.net.num_joints == 13
+    steps = torch.load(finetuned_ckpt, map_location="cpu", weights_only=False)["global_step"]
+    res = finetune(compose_cfg("finetune", ["trainer.max_epochs=2", f"ckpt_path={finetuned_ckpt}"]))
+    assert torch.load(res["last"], map_location="cpu", weights_only=False)["global_step"] == 2 * steps
+
+
+def test_load_estimator_in_a_plain_process_without_configs(finetuned_ckpt, tiny_dataset, tmp_path):
+    ckpt = tmp_path / "model.ckpt"
+    shutil.copy(finetuned_ckpt, ckpt)
+    rec = next((tiny_dataset / "test").glob("*.h5"))
+    code = textwrap.dedent(
+        f"""
+        import numpy as np
+        from evpose import load_estimator
+        from evpose.io import EventRecording
+        est = load_estimator({str(ckpt)!r}, device="cpu")
+        with EventRecording({str(rec)!r}) as r:
+            ev = r.events_slice("cam2", 0, 3000)
+            out = est.predict(ev, r.camera("cam2"))
+        assert out["joints2d"].shape == (13, 2) and out["joints3d"].shape == (13, 3)
+        assert out["confidence"].shape == (13,) and np.isfinite(out["joints3d"]).all()
+        print("ok", len(out["parts"]))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "EVPOSE_ROOT"}
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("ok")
+    assert not (tmp_path / "conf").exists()
+
+
+def test_estimator_bad_input_and_empty_window(finetuned_ckpt, tiny_dataset):
+    est = load_estimator(finetuned_ckpt)
+    rec_path = next((tiny_dataset / "test").glob("*.h5"))
+    with EventRecording(rec_path) as r:
+        cam = r.camera("cam2")
+        ev = r.events_slice("cam2", 0, 2000)
+    empty = est.predict(ev[:0], cam)
+    assert np.all(empty["confidence"] == 0) and np.isnan(empty["joints2d"]).all()
+    from evpose.geometry import Camera
+
+    small = Camera(cam.K, cam.R, cam.t, width=128, height=128, name="small")
+    with pytest.raises(ValueError, match=r"events x reaches \d+ but camera 'small' is 128x128"):
+        est.predict(ev, small)
+    with pytest.raises(ValueError, match="timestamps decrease"):
+        est.predict(ev[::-1], cam)
+    out = est.predict(ev, cam)
+    assert len(out["parts"]) == len(out["node_index"]) <= 400
+    assert np.all(np.diff(out["node_index"]) > 0)
