@@ -46,7 +46,9 @@ def run(cfg: DictConfig) -> dict:
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
     train_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=None, part_labeller=labeller)
     val_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=cfg.seed, part_labeller=labeller)
-    datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys)
+    # pose labels are not used by the losses; the part labeller needs the 2D pose of each window
+    datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys,
+                             labels=bool(cfg.data.get("labels")) and labeller is not None)
     module = PretrainModule(
         backbone=cfg.model.backbone,
         tasks=specs,

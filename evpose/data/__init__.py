@@ -4,6 +4,7 @@ from .datamodule import EventDataModule
 from .dataset import WINDOW_KINDS, EventWindowDataset
 from .loader import SkippingCollater
 from .part_input import AppendPartInput, part_input, part_input_channels
+from .part_labeller import SkeletonPartLabeller
 from .transforms import PoseGraphTransform
 from .labels import LABEL_RULES, PoseLabel, project_pose, window_label, window_pose
 from .manifest import SPLITS, load_manifest, split_recordings, write_manifest
@@ -13,6 +14,7 @@ __all__ = [
     "AppendPartInput",
     "EventDataModule",
     "PoseGraphTransform",
+    "SkeletonPartLabeller",
     "SkippingCollater",
     "part_input",
     "part_input_channels",
