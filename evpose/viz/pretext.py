@@ -123,7 +123,7 @@ def _masked_box_frame(ax, data, cells, events, sensor_size):
         what = f"{len(pos)} nodes" + ("" if n_rm is None else f", {n_rm} events removed")
     for b, (x0, x1, y0, y1, *_t) in enumerate(cells.boxes):
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=_BOX_COLOUR, linewidth=0.9))
-        ax.text(x0 - 0.5, y0 - 1.0, str(b + 1), fontsize=5, color=_BOX_COLOUR, va="bottom")
+        ax.text(x0 - 0.5, y0 - 1.0, str(b + 1), fontsize=5, color=_BOX_COLOUR, va="bottom", clip_on=True)
     bx = np.concatenate([cells.boxes[:, 0], cells.boxes[:, 1]])
     by = np.concatenate([cells.boxes[:, 2], cells.boxes[:, 3]])
     _zoom(ax, np.concatenate([np.asarray(xs, float), bx]), np.concatenate([np.asarray(ys, float), by]), sensor_size)
