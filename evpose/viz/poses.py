@@ -21,8 +21,8 @@ def _joints(a, dim: int, name: str) -> np.ndarray:
 
 def draw_skeleton_2d(ax, joints2d, visible=None, color="k", label: str | None = None, linestyle="-", marker="o",
                      edges=SKELETON_EDGES):
-    """Draw a skeleton on an image axis (pixels, y down). Joints that are not visible or
-    not finite (and the bones touching them) are left out.
+    """Draw a skeleton on an image axis (pixels, y down); returns the axis's figure. Joints
+    that are not visible or not finite (and the bones touching them) are left out.
 
     Args:
         ax: the axis.
@@ -43,6 +43,7 @@ def draw_skeleton_2d(ax, joints2d, visible=None, color="k", label: str | None = 
         if vis[a] and vis[b]:
             ax.plot([j[a, 0], j[b, 0]], [j[a, 1], j[b, 1]], color=color, linestyle=linestyle, linewidth=1.6)
     ax.scatter(j[vis, 0], j[vis, 1], color=color, s=14, marker=marker, label=label, zorder=3)
+    return ax.figure
 
 
 def plot_skeleton_on_events(events, sensor_size, joints2d=None, truth2d=None, visible=None, color_by: str = "polarity",
