@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,23 @@ def quiet_known_warnings() -> None:
     warnings.filterwarnings("ignore", message=r".*`torch.jit.script` is deprecated.*")
 
 
+def set_cpu_threads(cfg: DictConfig) -> int:
+    """Torch's intra-op threads for the run: ``cfg.num_threads`` if set, else on the CPU the
+    cores left over by the data-loading workers (at least 1). Two threads fighting one busy
+    core run many times slower than one thread, so a worker must not share a core with them.
+    """
+    import torch
+
+    n = cfg.get("num_threads")
+    if n is None:
+        accel = str(cfg.trainer.get("accelerator", "cpu"))
+        if accel not in ("cpu", "auto") or (accel == "auto" and torch.cuda.is_available()):
+            return torch.get_num_threads()
+        n = max(1, (os.cpu_count() or 1) - int(cfg.data.get("num_workers", 0) or 0))
+    torch.set_num_threads(int(n))
+    return int(n)
+
+
 def instantiate_dict(cfg: DictConfig | None) -> list:
     """Instantiate every entry of a ``{name: spec}`` node (callbacks, loggers)."""
     if not cfg:
@@ -33,6 +51,7 @@ def instantiate_dict(cfg: DictConfig | None) -> list:
 def make_trainer(cfg: DictConfig) -> L.Trainer:
     """The Lightning trainer of a run, with its callbacks and loggers."""
     quiet_known_warnings()
+    set_cpu_threads(cfg)
     return instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=instantiate_dict(cfg.get("logger")) or False)
 
 
