@@ -56,6 +56,9 @@ def plot_refill(data, out=None, index: int = 0, sensor_size=None):
             output, or None (truth and input only).
         index: the window of a batch.
         sensor_size: (H, W) (default: the graph's ``sensor_hw``).
+
+    Shapes:
+        data.pos: (N, 3), data.part: (N,), data.refill_shown: (N,), out["part_logits"]: (N, P + 1)
     """
     data, out = window_and_outputs(data, out, "refill", index)
     hw = sensor_size_of(data, sensor_size)
@@ -141,6 +144,11 @@ def plot_future(data, out=None, task=None, index: int = 0):
             :class:`~evpose.pretext.FutureTask` (its ``past_share`` places the present slab;
             default None: 0.75).
         index: the window of a batch.
+
+    Shapes:
+        data.future_query_pos: (Q, 3) on an nx x ny grid, data.future_occ and
+        data.future_present_occ: (Q, 2), data.future_motion: (1, P, 2),
+        data.future_motion_valid: (1, P), out["occupancy_logit"]: (Q, 2), out["motion"]: (1, P, 2)
     """
     data, out = window_and_outputs(data, out, "future", index)
     task = corrupting_task(task, "future") if task is not None else None

@@ -100,6 +100,10 @@ def plot_inpainting(data, out=None, task=None, events=None, index: int = 0, sens
         events: the window's original events (default: draw the graph's nodes instead).
         index: the window of a batch.
         sensor_size: (H, W) (default: the graph's ``sensor_hw``).
+
+    Shapes:
+        data.box_query_pos: (Q, 3), data.box_count: (Q,), out["occupancy_logit"]: (Q,),
+        events: (N,) structured; Q = boxes x cells per box
     """
     if task is None:
         raise ValueError("plot_inpainting needs the task or the PretextTransform (the boxes' cell grid)")
@@ -143,6 +147,9 @@ def plot_counts(data, out=None, task=None, index: int = 0):
         task: the :class:`~evpose.pretext.PretextTransform` that corrupted the window, or
             the task that made the boxes (see :func:`box_cells`).
         index: the window of a batch.
+
+    Shapes:
+        data.box_query_pos: (Q, 3), data.box_count: (Q,), out["log_rate"]: (Q,)
     """
     if task is None:
         raise ValueError("plot_counts needs the task or the PretextTransform (the boxes' cell grid)")
