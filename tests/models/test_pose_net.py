@@ -123,7 +123,7 @@ def test_point_conv_equals_pyg_pointnetconv():
 
     torch.manual_seed(3)
     d = graph(300, 4)
-    layer = PointConvLayer(5, 8, hidden=6)
+    layer = PointConvLayer(5, 8, hidden=6, aggr=["max"])
     local = torch.nn.Sequential(torch.nn.Linear(5 + 3, 6), torch.nn.ReLU())
     glob = torch.nn.Linear(6, 8)
     ref = PointNetConv(local_nn=local, global_nn=glob, add_self_loops=False)  # (re-initialises its nets)
@@ -157,6 +157,24 @@ def test_tiny_batch_is_overfit():
         if loss.item() < 0.1 * first:
             break
     assert loss.item() < 0.1 * first, f"2D loss only went from {first:.2f} to {loss.item():.2f}"
+
+
+def test_point_conv_mean_branch_hand_computed():
+    """Node 0 with neighbours 1 and 2: the mean branch is ReLU(mean(a_1, a_2) - W_p p_0)."""
+    torch.manual_seed(0)
+    layer = PointConvLayer(2, 3, hidden=4, aggr=["mean"])
+    x = torch.randn(3, 2)
+    pos = torch.randn(3, 3)
+    ei = torch.tensor([[1, 2], [0, 0]])
+    with torch.no_grad():
+        a = layer.lin_x(x) + layer.lin_pos(pos)
+        want0 = layer.lin_out(torch.relu((a[1] + a[2]) / 2 - layer.lin_pos(pos[0]))) + layer.self_term(x[0])
+        got = layer(x, pos, ei)
+    torch.testing.assert_close(got[0], want0)
+    # nodes 1 and 2 have no incoming edge: only their self term and the output bias
+    torch.testing.assert_close(got[1], layer.lin_out(torch.zeros(4)) + layer.self_term(x[1]))
+    with pytest.raises(ValueError, match="aggr must be a non-empty subset"):
+        PointConvLayer(2, 3, aggr=["sum"])
 
 
 def test_bad_configuration_is_rejected():

@@ -108,3 +108,38 @@ def test_03_pretext_tasks_with_a_checkpoint(demo_data, monkeypatch, tmp_path):
         assert f"{task:>8}: " in out and "baselines:" in out  # the metrics over windows
     assert images_of(nb) == 5  # four task figures with predictions, and the training curves
     print(f"03 (checkpoint) ran in {seconds:.0f} s")
+
+
+def write_random_pose_checkpoint(folder: Path) -> Path:
+    """A fine-tuning checkpoint as Lightning writes it, with untrained weights (small backbone)."""
+    from evpose.cli.common import resolved
+    from evpose.cli.compose import compose_config
+    from evpose.modules import FinetuneModule
+
+    cfg = compose_config("finetune", [f"paths.output_dir={folder}", "model.backbone.hourglass.channels=[16,24,32]"])
+    module = FinetuneModule(net=cfg.model.net, optimizer=cfg.optimizer, graph=cfg.graph, config=resolved(cfg))
+    ckpt = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+            "pytorch-lightning_version": L.__version__}
+    module.on_save_checkpoint(ckpt)
+    path = folder / "checkpoints" / "last.ckpt"
+    path.parent.mkdir(parents=True)
+    torch.save(ckpt, path)
+    return path
+
+
+def test_04_finetune_and_predict_without_a_checkpoint(demo_data, monkeypatch):
+    monkeypatch.setenv("EVPOSE_FINETUNE_CKPT", "none")
+    nb, _ = execute("04_finetune_and_predict.ipynb")
+    out = text_of(nb)
+    assert "No fine-tuning checkpoint" in out and "make demo" in out and "evpose-finetune" in out
+    assert images_of(nb) == 0
+
+
+def test_04_finetune_and_predict_with_a_checkpoint(demo_data, monkeypatch, tmp_path):
+    ckpt = write_random_pose_checkpoint(tmp_path / "run")
+    monkeypatch.setenv("EVPOSE_FINETUNE_CKPT", str(ckpt))
+    nb, seconds = execute("04_finetune_and_predict.ipynb")
+    out = text_of(nb)
+    assert f"checkpoint: {ckpt}" in out and "MPJPE 2D" in out and "per-node part accuracy" in out
+    assert images_of(nb) == 5  # overlays, 3D pose, two per-joint bars, parts
+    print(f"04 ran in {seconds:.0f} s")

@@ -17,43 +17,60 @@ import torch
 from torch import nn
 from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
 
-from ..scatter import scatter_max_rows
+from ..scatter import scatter_max_rows, scatter_mean_rows
 from .mlp import mlp
 
 
 class PointConvLayer(nn.Module):
-    """A fast PointNet layer, the default:
-    ``x_i' = W_out max_j ReLU(W_x x_j + W_p (p_j - p_i) + b) + W_self x_i``.
+    """A fast PointNet layer with max and mean aggregation, the default:
+    ``x_i' = W_out [ReLU(max_j m_ij), ReLU(mean_j m_ij)] + W_self x_i`` with the message
+    ``m_ij = W_x x_j + W_p (p_j - p_i) + b``.
 
-    Mathematically the same as PyG's ``PointNetConv`` with ``local_nn = Linear + ReLU`` and
+    The max branch is exactly PyG's ``PointNetConv`` with ``local_nn = Linear + ReLU`` and
     ``global_nn = Linear`` (checked in the tests), computed in a cheaper order: with
-    ``a_j = W_x x_j + W_p p_j + b`` (once per node) the message is ``ReLU(a_j - W_p p_i)``,
-    and since ReLU and subtracting a per-centre constant are monotonic,
-    ``max_j ReLU(a_j - W_p p_i) = ReLU(max_j a_j - W_p p_i)``. An edge then costs one gathered
-    row and a max, no matrix product. A node without neighbours gets ``ReLU(0) = 0`` from
-    the aggregation and keeps its self term.
+    ``a_j = W_x x_j + W_p p_j + b`` (once per node), ``m_ij = a_j - W_p p_i`` and, ReLU and
+    the subtraction being monotonic, ``max_j ReLU(m_ij) = ReLU(max_j a_j - W_p p_i)``; the
+    mean branch is ``ReLU(mean_j a_j - W_p p_i)``. An edge costs a gathered row, a max and a
+    sum, no matrix product. The max finds the strongest feature around a node; the mean
+    counts (e.g. how many neighbours carry a part label), which a max cannot.
+    A node without neighbours aggregates 0 and keeps its self term.
 
     Args:
         in_channels, out_channels: feature widths.
-        hidden: width of the aggregated message (default ``out_channels``).
+        hidden: width of the aggregated messages (default ``out_channels``).
+        aggr: aggregations, a non-empty subset of ``("max", "mean")`` (default both).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
+    AGGREGATIONS = ("max", "mean")
+
+    def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None,
+                 aggr: tuple[str, ...] | list[str] = ("max", "mean")):
         super().__init__()
+        aggr = tuple(aggr)
+        if not aggr or any(a not in self.AGGREGATIONS for a in aggr) or len(set(aggr)) != len(aggr):
+            raise ValueError(f"aggr must be a non-empty subset of {self.AGGREGATIONS}, got {aggr}")
         hidden = hidden or out_channels
+        self.aggr = aggr
         self.lin_x = nn.Linear(in_channels, hidden)
         self.lin_pos = nn.Linear(3, hidden, bias=False)
-        self.lin_out = nn.Linear(hidden, out_channels)
+        self.lin_out = nn.Linear(hidden * len(aggr), out_channels)
         self.self_term = nn.Linear(in_channels, out_channels, bias=False)
 
     def forward(self, x, pos, edge_index, edge_attr=None):
         src, dst = edge_index[0], edge_index[1]
+        n = x.shape[0]
         ppos = self.lin_pos(pos)
         a = self.lin_x(x) + ppos  # (N, H)
-        amax = scatter_max_rows(a.index_select(0, src), dst, x.shape[0], empty=float("-inf"))
-        # ReLU(max_j a_j - W_p p_i); a node without neighbours aggregates 0
-        agg = torch.where(torch.isneginf(amax), torch.zeros_like(amax), torch.relu(amax - ppos))
-        return self.lin_out(agg) + self.self_term(x)
+        gathered = a.index_select(0, src)  # (E, H)
+        has = (torch.bincount(dst, minlength=n) > 0)[:, None]
+        parts = []
+        for kind in self.aggr:
+            if kind == "max":
+                agg = scatter_max_rows(gathered, dst, n, empty=0.0)
+            else:
+                agg = scatter_mean_rows(gathered, dst, n)
+            parts.append(torch.where(has, torch.relu(agg - ppos), torch.zeros_like(agg)))
+        return self.lin_out(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]) + self.self_term(x)
 
 
 class PointNetLayer(nn.Module):
