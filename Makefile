@@ -44,7 +44,7 @@ test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(VENV)/bin/python bench/io_throughput.py
+	for b in io_throughput synth representations model aedat; do $(VENV)/bin/python bench/$$b.py || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)

@@ -90,7 +90,7 @@ class PretextTask:
         return head(feats, batch)
 
     @staticmethod
-    def decode_queries(decoder: nn.Module, feats, batch, key: str) -> Tensor:
+    def decode_queries(decoder: nn.Module, feats, batch, key: str, query_feat: Tensor | None = None) -> Tensor:
         """Run a :class:`~evpose.models.heads.QueryDecoder` at the query points
         ``batch[key]``, sharing their nearest-node search with other heads on the same points."""
         query, query_batch = batch[key], batch[f"{key}_batch"]
@@ -99,7 +99,7 @@ class PretextTask:
             nbrs = batch[nbr]
         else:
             nbrs = feats.query_neighbours(query, query_batch, decoder.k, key)
-        return decoder(feats.features[-1], feats.pos, feats.batch, query, query_batch, feats.num_graphs, nbrs)
+        return decoder(feats.features[-1], feats.pos, feats.batch, query, query_batch, feats.num_graphs, nbrs, query_feat)
 
     def loss(self, out: dict[str, Tensor], batch) -> Tensor:
         raise NotImplementedError

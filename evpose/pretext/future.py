@@ -12,11 +12,15 @@ rest of the window. Targets:
   part has at least ``min_part_events`` events in both slabs).
 
 Heads: a query decoder at the cell centres (placed at the split time) with two
-occupancy logits (ON, OFF); and a motion head pooling the node features of each part (by the
-nodes' part labels) into a 2D displacement.
+occupancy logits (ON, OFF); besides its nearest nodes, every cell is told what the visible
+past says about it: its occupancy per polarity in the present slab and in the slab before
+(computed from all past events, as the graph is a subsample of them). A motion head turns the
+node features of each part (pooled by the nodes' part labels) and the part's displacement
+from the slab before to the present slab (its visible past motion) into a 2D displacement.
 Loss: BCE on occupancy (occupied cells weighted by ``pos_weight``) + ``motion_weight`` x L1 on valid motion vectors (px).
 Metrics: occupancy F1 and motion end-point error (px).
-Baselines: "future = present" (the cell's occupancy in the present slab) and zero motion.
+Baselines: "future = present" (the cell's occupancy in the present slab); zero motion, and
+constant velocity (the part's visible past displacement).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class FutureTask(PretextTask):
         past_share: float = 0.75,
         cell_px: int = 8,
         margin_px: int = 16,
-        motion_weight: float = 0.1,
+        motion_weight: float = 0.5,
         min_part_events: int = 10,
         min_events: int = 200,
         num_parts: int = NUM_PARTS,
@@ -89,6 +93,7 @@ class FutureTask(PretextTask):
         past = t < t_split
         future = ~past
         present = past & (t >= t_split - dt)
+        before = past & (t < t_split - dt) & (t >= t_split - 2 * dt)
         if past.sum() < 16 or future.sum() < 16:
             return None
         x, y = events["x"].astype(np.int64), events["y"].astype(np.int64)
@@ -113,48 +118,62 @@ class FutureTask(PretextTask):
         qx = lo_x + gi.ravel() * c + (c - 1) / 2.0
         qy = lo_y + gj.ravel() * c + (c - 1) / 2.0
         qt = np.full(qx.shape, float(t_split))  # at the split: the nearest nodes are the latest events
+        present_occ = occupancy(present)
         targets = {
             "query_pos": frame.to_pos(qx, qy, qt),
             "occ": occupancy(future),
-            "present_occ": occupancy(present),
+            "present_occ": present_occ,
+            "query_feat": np.concatenate([present_occ, occupancy(before)], axis=1),
             "t_split": t_split,
         }
-        motion = np.zeros((self.num_parts, 2), dtype=np.float32)
-        valid = np.zeros(self.num_parts, dtype=bool)
+        P = self.num_parts
         if "part" in (events.dtype.names or ()):
             part = events["part"].astype(np.int64)
-            P = self.num_parts
-            fut, pre = future & (part >= 0), present & (part >= 0)
-            fut_n = np.bincount(part[fut], minlength=P)[:P]
-            pre_n = np.bincount(part[pre], minlength=P)[:P]
-            valid = (fut_n >= self.min_part_events) & (pre_n >= self.min_part_events)
-            for k, coord in enumerate((x, y)):
-                fut_mean = np.bincount(part[fut], weights=coord[fut], minlength=P)[:P] / np.maximum(fut_n, 1)
-                pre_mean = np.bincount(part[pre], weights=coord[pre], minlength=P)[:P] / np.maximum(pre_n, 1)
-                motion[:, k] = np.where(valid, fut_mean - pre_mean, 0.0)
-        targets["motion"], targets["motion_valid"] = motion, valid
+            targets["motion"], targets["motion_valid"] = self._displacement(part, x, y, present, future)
+            targets["past_motion"], targets["past_motion_valid"] = self._displacement(part, x, y, before, present)
+        else:
+            for key in ("motion", "past_motion"):
+                targets[key], targets[key + "_valid"] = np.zeros((P, 2), np.float32), np.zeros(P, bool)
         return events[past], targets
+
+    def _displacement(self, part, x, y, first, second) -> tuple[np.ndarray, np.ndarray]:
+        """Per part, mean position of its events in ``second`` minus in ``first`` (valid when
+        both hold ``min_part_events``). Shapes: -> (P, 2), (P,)"""
+        P = self.num_parts
+        a, b = first & (part >= 0), second & (part >= 0)
+        na = np.bincount(part[a], minlength=P)[:P]
+        nb = np.bincount(part[b], minlength=P)[:P]
+        valid = (na >= self.min_part_events) & (nb >= self.min_part_events)
+        out = np.zeros((P, 2), dtype=np.float32)
+        for k, coord in enumerate((x, y)):
+            ma = np.bincount(part[a], weights=coord[a], minlength=P)[:P] / np.maximum(na, 1)
+            mb = np.bincount(part[b], weights=coord[b], minlength=P)[:P] / np.maximum(nb, 1)
+            out[:, k] = np.where(valid, mb - ma, 0.0)
+        return out, valid
 
     def attach(self, data, targets, rng):
         data.future_query_pos = torch.from_numpy(targets["query_pos"])
         data.future_occ = torch.from_numpy(targets["occ"])
         data.future_present_occ = torch.from_numpy(targets["present_occ"])
+        data.future_query_feat = torch.from_numpy(targets["query_feat"])
         data.future_motion = torch.from_numpy(targets["motion"])[None]
         data.future_motion_valid = torch.from_numpy(targets["motion_valid"])[None]
+        data.future_past_motion = torch.from_numpy(targets["past_motion"])[None]
+        data.future_past_motion_valid = torch.from_numpy(targets["past_motion_valid"])[None]
         return data
 
     # ------------------------------------------------------------------ model
     def build_head(self, channels: int) -> nn.Module:
         return nn.ModuleDict(
             {
-                "occupancy": QueryDecoder(channels, 2, k=self.k, scale=float(self.cell_px)),
-                "motion": mlp([channels + self.num_parts, channels, 2]),
+                "occupancy": QueryDecoder(channels, 2, k=self.k, scale=float(self.cell_px), query_features=4),
+                "motion": mlp([channels + self.num_parts + 3, channels, 2]),
             }
         )
 
     def forward_head(self, head, feats, batch):
         h = feats.features[-1]
-        occ = self.decode_queries(head["occupancy"], feats, batch, "future_query_pos")
+        occ = self.decode_queries(head["occupancy"], feats, batch, "future_query_pos", batch.future_query_feat)
         # motion: mean features of each (window, part) group of nodes, plus the part's one-hot
         B, P = feats.num_graphs, self.num_parts
         part = getattr(batch, "part", None)
@@ -165,7 +184,9 @@ class FutureTask(PretextTask):
             group = feats.batch[labelled] * P + part[labelled]
             pooled = scatter_mean_rows(h[labelled], group, B * P)
             onehot = torch.eye(P, device=h.device, dtype=h.dtype).repeat(B, 1)
-            motion = head["motion"](torch.cat([pooled, onehot], dim=1)).view(B, P, 2)
+            past = torch.cat([batch.future_past_motion.reshape(B * P, 2) / self.cell_px,
+                              batch.future_past_motion_valid.reshape(B * P, 1).to(h.dtype)], dim=1)
+            motion = head["motion"](torch.cat([pooled, onehot, past], dim=1)).view(B, P, 2)
         return {"occupancy_logit": occ, "motion": motion}
 
     def loss(self, out, batch):
@@ -184,6 +205,7 @@ class FutureTask(PretextTask):
                 "baseline_f1_present": BinaryF1(),
                 "motion_epe": MeanOf(),
                 "baseline_motion_epe_zero": MeanOf(),
+                "baseline_motion_epe_constant": MeanOf(),
             }
         )
 
@@ -195,3 +217,5 @@ class FutureTask(PretextTask):
         if bool(valid.any()):
             metrics["motion_epe"].update((out["motion"].detach() - batch.future_motion).norm(dim=-1)[valid])
             metrics["baseline_motion_epe_zero"].update(batch.future_motion.norm(dim=-1)[valid])
+            # constant velocity: the part keeps its visible past displacement (zero when unknown)
+            metrics["baseline_motion_epe_constant"].update((batch.future_past_motion - batch.future_motion).norm(dim=-1)[valid])

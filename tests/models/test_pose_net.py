@@ -160,15 +160,19 @@ def test_tiny_batch_is_overfit():
 
 
 def test_point_conv_mean_branch_hand_computed():
-    """Node 0 with neighbours 1 and 2: the mean branch is ReLU(mean(a_1, a_2) - W_p p_0)."""
+    """Node 0 with neighbours 1 and 2: the mean branch is ReLU(w1 a_1 + w2 a_2) / (w1 + w2) - W_p p_0)
+    with Gaussian distance weights of bandwidth s."""
     torch.manual_seed(0)
     layer = PointConvLayer(2, 3, hidden=4, aggr=["mean"])
     x = torch.randn(3, 2)
-    pos = torch.randn(3, 3)
+    pos = torch.tensor([[0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.8, 0.0]])
     ei = torch.tensor([[1, 2], [0, 0]])
     with torch.no_grad():
         a = layer.lin_x(x) + layer.lin_pos(pos)
-        want0 = layer.lin_out(torch.relu((a[1] + a[2]) / 2 - layer.lin_pos(pos[0]))) + layer.self_term(x[0])
+        s = layer.bandwidth
+        assert abs(s.item() - 0.5) < 2e-3
+        w1, w2 = torch.exp(-(0.3**2) / (2 * s**2)), torch.exp(-(0.8**2) / (2 * s**2))
+        want0 = layer.lin_out(torch.relu((w1 * a[1] + w2 * a[2]) / (w1 + w2) - layer.lin_pos(pos[0]))) + layer.self_term(x[0])
         got = layer(x, pos, ei)
     torch.testing.assert_close(got[0], want0)
     # nodes 1 and 2 have no incoming edge: only their self term and the output bias

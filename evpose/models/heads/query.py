@@ -42,24 +42,28 @@ class QueryDecoder(nn.Module):
         k: neighbours per query.
         scale: length (pos units) that relative offsets are divided by.
         hidden: hidden width (default C).
+        query_features: width of per-query input features (e.g. what the visible events say
+            about the query's cell), joined to the context (default 0: none).
 
     Shapes:
         h: (N, C), pos: (N, 3), batch: (N,), query: (Q, 3), query_batch: (Q,), num_graphs: B
         -> (Q, out_channels)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, k: int = 16, scale: float = 8.0, hidden: int | None = None):
+    def __init__(self, in_channels: int, out_channels: int, k: int = 16, scale: float = 8.0, hidden: int | None = None,
+                 query_features: int = 0):
         super().__init__()
         hidden = hidden or in_channels
-        self.k, self.scale = int(k), float(scale)
+        self.k, self.scale, self.query_features = int(k), float(scale), int(query_features)
         self.local = mlp([in_channels + 3, hidden, hidden], act_last=True)
-        self.context = nn.Linear(2 * in_channels, hidden)
+        self.context = nn.Linear(2 * in_channels + self.query_features, hidden)
         self.out = mlp([2 * hidden, hidden, out_channels])
 
     def forward(self, h: Tensor, pos: Tensor, batch: Tensor, query: Tensor, query_batch: Tensor, num_graphs: int,
-                neighbours: Tensor | None = None) -> Tensor:
+                neighbours: Tensor | None = None, query_feat: Tensor | None = None) -> Tensor:
         """Args: ``neighbours``: precomputed ``knn(pos, query, k)`` edges (row 0 query, row 1
-        node), e.g. shared by two heads on the same queries (default: computed here)."""
+        node), e.g. shared by two heads on the same queries (default: computed here);
+        ``query_feat``: (Q, query_features) per-query inputs."""
         Q = query.shape[0]
         if Q == 0:
             return h.new_zeros(0, self.out[-1].out_features)
@@ -73,5 +77,11 @@ class QueryDecoder(nn.Module):
             enc = self.local(torch.cat([h.index_select(0, ix), rel], dim=-1))
             local = scatter_max_rows(enc, iq, Q, empty=0.0)  # queries of an empty window get 0
         pooled = torch.cat([scatter_max_rows(h, batch, num_graphs), scatter_mean_rows(h, batch, num_graphs)], dim=-1)
-        ctx = torch.relu(self.context(pooled)).index_select(0, query_batch)
+        ctx_in = pooled.index_select(0, query_batch)
+        if self.query_features:
+            if query_feat is None or query_feat.shape != (Q, self.query_features):
+                raise ValueError(f"the decoder takes {self.query_features} features per query, got "
+                                 f"{None if query_feat is None else tuple(query_feat.shape)}")
+            ctx_in = torch.cat([ctx_in, query_feat.to(ctx_in.dtype)], dim=1)
+        ctx = torch.relu(self.context(ctx_in))
         return self.out(torch.cat([local, ctx], dim=-1))

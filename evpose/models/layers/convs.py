@@ -13,26 +13,30 @@ Shapes (all layers):
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
 
-from ..scatter import scatter_max_rows, scatter_mean_rows
+from ..scatter import scatter_max_rows
 from .mlp import mlp
 
 
 class PointConvLayer(nn.Module):
-    """A fast PointNet layer with max and mean aggregation, the default:
-    ``x_i' = W_out [ReLU(max_j m_ij), ReLU(mean_j m_ij)] + W_self x_i`` with the message
-    ``m_ij = W_x x_j + W_p (p_j - p_i) + b``.
+    """A fast PointNet layer with max and distance-weighted mean aggregation, the default:
+    ``x_i' = W_out [ReLU(max_j m_ij), ReLU(sum_j w_ij m_ij / sum_j w_ij)] + W_self x_i`` with
+    the message ``m_ij = W_x x_j + W_p (p_j - p_i) + b`` and ``w_ij = exp(-|p_j - p_i|^2 / 2 s^2)``
+    (``s`` learned, starting at half the radius).
 
     The max branch is exactly PyG's ``PointNetConv`` with ``local_nn = Linear + ReLU`` and
     ``global_nn = Linear`` (checked in the tests), computed in a cheaper order: with
     ``a_j = W_x x_j + W_p p_j + b`` (once per node), ``m_ij = a_j - W_p p_i`` and, ReLU and
     the subtraction being monotonic, ``max_j ReLU(m_ij) = ReLU(max_j a_j - W_p p_i)``; the
-    mean branch is ``ReLU(mean_j a_j - W_p p_i)``. An edge costs a gathered row, a max and a
-    sum, no matrix product. The max finds the strongest feature around a node; the mean
-    counts (e.g. how many neighbours carry a part label), which a max cannot.
+    mean branch is ``ReLU(sum_j w_ij a_j / sum_j w_ij - W_p p_i)``. An edge costs a gathered
+    row, a max and a weighted sum, no matrix product. The max finds the strongest feature
+    around a node; the weighted mean counts, nearer neighbours first (e.g. a vote of the
+    neighbours' part labels), which a max cannot.
     A node without neighbours aggregates 0 and keeps its self term.
 
     Args:
@@ -55,6 +59,12 @@ class PointConvLayer(nn.Module):
         self.lin_pos = nn.Linear(3, hidden, bias=False)
         self.lin_out = nn.Linear(hidden * len(aggr), out_channels)
         self.self_term = nn.Linear(in_channels, out_channels, bias=False)
+        # bandwidth of the mean's distance weights, in units of the graph radius (softplus)
+        self.log_bandwidth = nn.Parameter(torch.tensor(math.log(math.expm1(0.5))))
+
+    @property
+    def bandwidth(self) -> torch.Tensor:
+        return nn.functional.softplus(self.log_bandwidth) + 1e-3
 
     def forward(self, x, pos, edge_index, edge_attr=None):
         src, dst = edge_index[0], edge_index[1]
@@ -68,7 +78,10 @@ class PointConvLayer(nn.Module):
             if kind == "max":
                 agg = scatter_max_rows(gathered, dst, n, empty=0.0)
             else:
-                agg = scatter_mean_rows(gathered, dst, n)
+                d2 = (pos.index_select(0, src) - pos.index_select(0, dst)).pow(2).sum(-1, keepdim=True)
+                w = torch.exp(-d2 / (2 * self.bandwidth**2))  # (E, 1)
+                total = a.new_zeros(n, 1).index_add_(0, dst, w).clamp_min(1e-12)
+                agg = a.new_zeros(n, a.shape[1]).index_add_(0, dst, gathered * w) / total
             parts.append(torch.where(has, torch.relu(agg - ppos), torch.zeros_like(agg)))
         return self.lin_out(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]) + self.self_term(x)
 
