@@ -34,8 +34,14 @@ def run(cfg: DictConfig) -> dict:
     common = [f"seed={cfg.seed}", f"data.root={cfg.data_root}"]
     pct = f"{le.label_fraction:.0%}"
     results, timings = {}, {}
-    pretrained = None
-    if "b" in arms:
+    pretrained = cfg.get("pretrained")
+    if pretrained is not None:
+        if "b" not in arms:
+            raise ValueError("pretrained= is the checkpoint for arm b, but arm b is not in arms")
+        if not Path(str(pretrained)).is_file():
+            raise FileNotFoundError(f"pretrained={pretrained}: no such checkpoint file")
+        pretrained = str(pretrained)
+    elif "b" in arms:
         t0 = time.perf_counter()
         pre = pretrain_cli.run(compose_config("pretrain", [*common, *le.pretrain, f"paths.output_dir={out / 'pretrain'}"]))
         timings["pretrain"] = time.perf_counter() - t0

@@ -38,6 +38,7 @@ def run(cfg: DictConfig) -> dict:
     """Pretrain as ``cfg`` says; returns the paths of the checkpoints and the run folder."""
     from ..modules import PretrainModule
     from ..pretext import PretextTransform
+    from ..pretext.summary import pretext_table
 
     specs = selected_tasks(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -69,6 +70,10 @@ def run(cfg: DictConfig) -> dict:
         "best": ckpt.best_model_path if ckpt is not None else None,
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
     }
+    table = pretext_table(result["metrics"])
+    if table:
+        print("\nvalidation, last epoch:\n" + table)
+        (out_dir / "pretext_metrics.md").write_text(table + "\n")
     print(f"pretraining done: checkpoint {result['last']} (best: {result['best']}); run folder {out_dir}")
     return result
 

@@ -141,3 +141,31 @@ def test_estimator_bad_input_and_empty_window(finetuned_ckpt, tiny_dataset):
     out = est.predict(ev, cam)
     assert len(out["parts"]) == len(out["node_index"]) <= 400
     assert np.all(np.diff(out["node_index"]) > 0)
+
+
+def test_label_efficiency_runner_with_a_given_pretraining(tiny_dataset, pretrained_ckpt, tmp_path):
+    """evpose-label-efficiency end to end on tiny budgets: arm b fine-tunes the given checkpoint,
+    both arms are evaluated the same way and the table names them."""
+    from evpose.cli.compose import compose_config
+    from evpose.cli.label_efficiency import run as label_efficiency
+    from tests.modules.conftest import FAST
+
+    def as_list(items):
+        return "[" + ",".join(f"'{x}'" for x in items) + "]"
+
+    overrides = [f"data_root={tiny_dataset}", f"paths.output_dir={tmp_path}", "arms=[a,b]",
+                 "label_efficiency.label_fraction=1.0",
+                 f"label_efficiency.finetune={as_list(FAST)}",
+                 "label_efficiency.eval=" + as_list(["max_windows=8", "baseline_windows=16", "min_events=500"])]
+    summary = label_efficiency(compose_config("label_efficiency", [*overrides, f"pretrained={pretrained_ckpt}"]))
+    assert summary["pretrained_checkpoint"] == str(pretrained_ckpt)
+    assert set(summary["arms"]) == {"a", "b"} and "pretrain" not in summary["timings_s"]
+    for arm in summary["arms"].values():
+        assert np.isfinite(arm["mpjpe2d_px"]) and np.isfinite(arm["mpjpe3d_mm"])
+    table = (tmp_path / "label_efficiency.md").read_text()
+    assert "(a) scratch, 100% labels" in table and "(b) pretrained, 100% labels" in table
+
+    with pytest.raises(FileNotFoundError, match="no_such.ckpt"):
+        label_efficiency(compose_config("label_efficiency", [*overrides, f"pretrained={tmp_path / 'no_such.ckpt'}"]))
+    with pytest.raises(ValueError, match="unknown arm"):
+        label_efficiency(compose_config("label_efficiency", [*overrides, "arms=[a,x]"]))
