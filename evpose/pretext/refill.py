@@ -7,6 +7,12 @@ from the graph (node features are the polarity, the TORE history and the shown l
 the neighbourhood). Labels come from the events' ``part`` field: the synthetic data has it,
 other data gets it from :class:`evpose.data.SkeletonPartLabeller`.
 
+The head (``propagate=True``, the default) is a :class:`~evpose.models.heads.LabelPropagationHead`:
+it starts from the shown labels of each node's graph neighbours, weighted by a learned
+distance attention that initially picks the nearest one, and adds a correction predicted
+from the backbone features, so what it gains over copying is what the backbone knows about
+the body. ``propagate=False`` predicts from the backbone features alone (a linear or MLP head).
+
 Loss: cross-entropy on the masked nodes. Metric: masked-node accuracy and mIoU.
 Baselines: the majority class of the masked nodes, and copying the label of the nearest
 node whose label is shown (same window, distance in graph coordinates; found in the data
@@ -23,7 +29,7 @@ from scipy.spatial import cKDTree
 
 from ..data.part_input import part_input
 from ..metrics import PartIoUMetric
-from ..models.heads import NodeHead
+from ..models.heads import LabelPropagationHead, NodeHead
 from ..models.losses import IGNORE_LABEL, part_loss
 from ..types import NUM_PARTS
 from .base import PretextTask
@@ -37,15 +43,18 @@ class RefillTask(PretextTask):
         weight: loss weight.
         mask_share: share of nodes whose label is hidden (and predicted).
         num_parts: P.
-        hidden: hidden width of the head (0: linear).
+        hidden: hidden width of the head (0: linear; with ``propagate`` the correction MLP's, 64 if 0).
+        propagate: start from the neighbours' shown labels (see the module docstring).
     """
 
     name = "refill"
     corruption_key = None
     order = 50
 
-    def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0):
+    def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0,
+                 propagate: bool = True):
         super().__init__(weight)
+        self.propagate = bool(propagate)
         if not 0.0 < mask_share <= 1.0:
             raise ValueError(f"mask_share must be in (0, 1], got {mask_share}")
         self.mask_share, self.num_parts, self.hidden = float(mask_share), int(num_parts), int(hidden)
@@ -71,10 +80,17 @@ class RefillTask(PretextTask):
         return data
 
     def build_head(self, channels: int) -> nn.Module:
+        if self.propagate:
+            return LabelPropagationHead(channels, self.num_classes, self.hidden or 64)
         return NodeHead(channels, self.num_classes, self.hidden)
 
     def forward_head(self, head, feats, batch):
-        return {"part_logits": head(feats.features[-1])}
+        if not self.propagate:
+            return {"part_logits": head(feats.features[-1])}
+        # the part input is the last P + 2 node channels: P + 1 class one-hot, then the mask flag
+        labels = batch.x[:, -(self.num_parts + 2) : -1]
+        level = feats.levels[0]
+        return {"part_logits": head(feats.features[-1], labels, batch.refill_shown, level.pos, level.edge_index)}
 
     def loss(self, out, batch):
         return part_loss(out["part_logits"], batch.refill_target)
