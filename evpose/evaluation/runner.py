@@ -188,9 +188,12 @@ def _examples(refs, model: MethodResult, G2, V, G3, V3, names=("best", "median",
 
 
 def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str, batch_size: int) -> dict:
-    """Triangulate the predictions of two cameras over the same time spans (linear DLT,
-    weighted by the 2D confidences) and compare with the 3D labels, next to the monocular
-    3D head of each camera."""
+    """Triangulate the predictions of two cameras over the same time spans (linear DLT) and
+    compare with the 3D labels, next to the monocular 3D head of each camera.
+
+    The two views are not weighted by their confidences: with two views each one is needed
+    for depth, and a near-zero weight on one leaves the point free along the other's ray
+    (metres off; DHP19's protocol triangulates the plain 2D predictions)."""
     if len(cams) != 2:
         raise ValueError(f"multiview evaluation takes two cameras, got {cams}")
     a, b = cams
@@ -210,8 +213,7 @@ def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str
         pa, pb = estimator.predict_many(wa, batch_size), estimator.predict_many(wb, batch_size)
         for (_, ca), (_, cb), lab, qa, qb in zip(wa, wb, labs, pa, pb):
             xy = np.stack([np.nan_to_num(qa.joints2d), np.nan_to_num(qb.joints2d)])
-            w = np.stack([qa.confidence, qb.confidence]) + 1e-3  # never all-zero
-            tri.append(triangulate_dlt(xy, np.stack([ca.P, cb.P]), weights=w))
+            tri.append(triangulate_dlt(xy, np.stack([ca.P, cb.P])))
             mono_a.append(np.nan_to_num(qa.joints3d))
             mono_b.append(np.nan_to_num(qb.joints3d))
             gt.append(np.nan_to_num(lab.joints3d))
