@@ -52,7 +52,9 @@ def to_markdown(report: dict, title: str = "evpose evaluation") -> str:
     mv = report.get("multiview")
     if mv and mv.get("num_windows"):
         a, b = mv["cameras"]
-        out += [f"## Multi-view 3D ({a} + {b}, {mv['num_windows']} simultaneous windows)", "",
+        missing = mv.get("joints_without_both_views", 0)
+        note = f"; {missing} labelled joints left out: no prediction in both views" if missing else ""
+        out += [f"## Multi-view 3D ({a} + {b}, {mv['num_windows']} simultaneous windows{note})", "",
                 "| 3D from | MPJPE 3D (mm) | PA-MPJPE (mm) | 3DPCK@150mm |", "| --- | --- | --- | --- |"]
         for key in ("triangulated", f"monocular_{a}", f"monocular_{b}"):
             m = mv[key]

@@ -193,7 +193,9 @@ def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str
 
     The two views are not weighted by their confidences: with two views each one is needed
     for depth, and a near-zero weight on one leaves the point free along the other's ray
-    (metres off; DHP19's protocol triangulates the plain 2D predictions)."""
+    (metres off; DHP19's protocol triangulates the plain 2D predictions). A joint without a
+    prediction in both views (an empty window) is not triangulated: it is counted in
+    ``joints_without_both_views`` and left out of every method's multi-view figures."""
     if len(cams) != 2:
         raise ValueError(f"multiview evaluation takes two cameras, got {cams}")
     a, b = cams
@@ -212,16 +214,21 @@ def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str
             labs.append(window_label(rec, w, label_rule))
         pa, pb = estimator.predict_many(wa, batch_size), estimator.predict_many(wb, batch_size)
         for (_, ca), (_, cb), lab, qa, qb in zip(wa, wb, labs, pa, pb):
-            xy = np.stack([np.nan_to_num(qa.joints2d), np.nan_to_num(qb.joints2d)])
-            tri.append(triangulate_dlt(xy, np.stack([ca.P, cb.P])))
+            xy = np.stack([qa.joints2d, qb.joints2d])
+            seen = np.isfinite(xy).all(axis=(0, 2))  # a joint needs a prediction in both views
+            X = triangulate_dlt(np.nan_to_num(xy), np.stack([ca.P, cb.P]))
+            tri.append(np.where(seen[:, None], X, np.nan))
             mono_a.append(np.nan_to_num(qa.joints3d))
             mono_b.append(np.nan_to_num(qb.joints3d))
             gt.append(np.nan_to_num(lab.joints3d))
             val.append(lab.valid3d)
-    G, V = np.stack(gt), np.stack(val)
-    out = {"cameras": cams, "num_windows": len(pairs)}
+    G, V, T = np.stack(gt), np.stack(val), np.stack(tri)
+    # every method on the same joints: those with a 3D label and a prediction in both views
+    both = np.isfinite(T).all(axis=-1)
+    out = {"cameras": cams, "num_windows": len(pairs), "joints_without_both_views": int((V & ~both).sum())}
+    V = V & both
     for name, P in (("triangulated", tri), (f"monocular_{a}", mono_a), (f"monocular_{b}", mono_b)):
-        P = np.stack(P)
+        P = np.nan_to_num(np.stack(P))
         out[name] = {
             "mpjpe3d_mm": float(mpjpe(P, G, V)),
             "pa_mpjpe3d_mm": float(pa_mpjpe(P, G, V)),
