@@ -66,3 +66,15 @@ def save_config(cfg: DictConfig, folder: Path) -> Path:
 def resolved(cfg: DictConfig) -> dict:
     """The whole resolved config as plain values (what checkpoints carry)."""
     return to_plain(cfg)
+
+
+def fit_result(trainer: L.Trainer, out_dir: Path) -> dict:
+    """What a finished ``trainer.fit`` leaves: the run folder, ``last.ckpt`` and the best
+    checkpoint (None without a checkpoint callback), and the final scalar metrics."""
+    ckpt = trainer.checkpoint_callback
+    return {
+        "run_dir": str(out_dir),
+        "last": str(Path(ckpt.dirpath) / "last.ckpt") if ckpt is not None and ckpt.dirpath else None,
+        "best": ckpt.best_model_path if ckpt is not None else None,
+        "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
+    }

@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
-from .common import make_trainer, resolved, save_config
+from .common import fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,7 @@ def run(cfg: DictConfig) -> dict:
     save_config(cfg, out_dir / "checkpoints")
     trainer = make_trainer(cfg)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    ckpt = trainer.checkpoint_callback
-    result = {
-        "run_dir": str(out_dir),
-        "last": str(Path(ckpt.dirpath) / "last.ckpt") if ckpt is not None and ckpt.dirpath else None,
-        "best": ckpt.best_model_path if ckpt is not None else None,
-        "pretrained": str(pretrained) if pretrained is not None else None,
-        "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
-    }
+    result = {**fit_result(trainer, out_dir), "pretrained": str(pretrained) if pretrained is not None else None}
     print(f"fine-tuning done: checkpoint {result['best'] or result['last']}; run folder {out_dir}")
     return result
 

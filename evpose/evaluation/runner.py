@@ -227,8 +227,8 @@ def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str
     both = np.isfinite(T).all(axis=-1)
     out = {"cameras": cams, "num_windows": len(pairs), "joints_without_both_views": int((V & ~both).sum())}
     V = V & both
-    for name, P in (("triangulated", tri), (f"monocular_{a}", mono_a), (f"monocular_{b}", mono_b)):
-        P = np.nan_to_num(np.stack(P))
+    for name, P in (("triangulated", np.nan_to_num(T)), (f"monocular_{a}", np.stack(mono_a)),
+                    (f"monocular_{b}", np.stack(mono_b))):
         out[name] = {
             "mpjpe3d_mm": float(mpjpe(P, G, V)),
             "pa_mpjpe3d_mm": float(pa_mpjpe(P, G, V)),

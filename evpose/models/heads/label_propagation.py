@@ -19,7 +19,8 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch_scatter import scatter_add, scatter_max
+from torch_geometric.utils import softmax
+from torch_scatter import scatter_add
 
 from ..layers.mlp import mlp
 
@@ -62,14 +63,10 @@ class LabelPropagationHead(nn.Module):
         src, dst = src[keep], dst[keep]
         scale = self.log_axis_scale.exp()[: pos.shape[1]]
         dist = ((pos[dst] - pos[src]) * scale).norm(dim=1)
-        score = -dist / self.log_tau.exp()
-        # softmax over each node's incoming edges (max-shifted for stability)
-        top = scatter_max(score.detach(), dst, dim=0, dim_size=n)[0]
-        w = (score - top[dst]).exp()
-        den = scatter_add(w, dst, dim=0, dim_size=n)
-        prop = scatter_add(w.unsqueeze(1) * labels[src].to(w.dtype), dst, dim=0, dim_size=n)
-        has = den > 0
-        prop = prop / den.clamp(min=torch.finfo(w.dtype).tiny).unsqueeze(1)
+        alpha = softmax(-dist / self.log_tau.exp(), dst, num_nodes=n)  # over each node's shown neighbours
+        prop = scatter_add(alpha.unsqueeze(1) * labels[src].to(alpha.dtype), dst, dim=0, dim_size=n)
+        has = torch.zeros(n, dtype=torch.bool, device=pos.device)
+        has[dst] = True
         return prop, has
 
     def forward(self, h: Tensor, labels: Tensor, shown: Tensor, pos: Tensor, edge_index: Tensor) -> Tensor:
