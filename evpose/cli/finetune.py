@@ -66,6 +66,7 @@ def run(cfg: DictConfig) -> dict:
         loss_weights=cfg.loss_weights,
         stage_weights=cfg.get("stage_weights"),
         joint_loss_kind=cfg.joint_loss,
+        heatmap_sigma_px=cfg.get("heatmap_sigma_px", 4.0),
         freeze_backbone=cfg.freeze_backbone,
         backbone_lr_factor=cfg.backbone_lr_factor,
         graph=cfg.graph,

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from .dataset import EventWindowDataset
+from .graph_cache import CachedGraphDataset, cache_key
 from .loader import SkippingCollater, make_loader
 from .manifest import load_manifest
 
@@ -47,6 +48,11 @@ class EventDataModule(L.LightningDataModule):
         train_split, val_split, test_split: split names in the manifest.
         generate_preset: when ``root`` holds no dataset, generate this synthetic preset
             there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None: never.
+        cache: keep the graphs of the windows on disk (:class:`CachedGraphDataset`), built
+            once, read back in later epochs and runs: ``True`` puts them under
+            ``<root>/.cache/graphs``, a path elsewhere; False (default) builds every graph
+            every time. Only for deterministic transforms (fine-tuning, evaluation; not the
+            random corruptions of pretraining).
     """
 
     def __init__(
@@ -75,6 +81,7 @@ class EventDataModule(L.LightningDataModule):
         val_split: str = "val",
         test_split: str = "test",
         generate_preset: str | None = None,
+        cache: bool | str | Path = False,
     ):
         super().__init__()
         if not 0.0 < label_fraction <= 1.0:
@@ -95,6 +102,12 @@ class EventDataModule(L.LightningDataModule):
         self.seed = seed
         self.splits = {"train": train_split, "val": val_split, "test": test_split}
         self.generate_preset = generate_preset
+        if cache is True or (isinstance(cache, str) and cache.lower() == "true"):
+            self.cache_dir: Path | None = self.root / ".cache" / "graphs"
+        elif cache in (False, None) or (isinstance(cache, str) and cache.lower() in ("false", "none", "")):
+            self.cache_dir = None
+        else:
+            self.cache_dir = Path(cache)
         self._datasets: dict[str, Dataset] = {}
 
     def prepare_data(self) -> None:
@@ -140,6 +153,13 @@ class EventDataModule(L.LightningDataModule):
             if cap is not None and len(ds) > cap:
                 idx = np.linspace(0, len(ds) - 1, cap).round().astype(np.int64)
                 ds = Subset(ds, idx.tolist())
+            if self.cache_dir is not None:
+                transform = self.transform if train else self.eval_transform
+                cams = self.cameras if train else self.eval_cameras
+                key = cache_key(transform, {**self.window_kwargs, "cameras": cams, "split": self.splits[split],
+                                            "label_fraction": self.label_fraction if train else 1.0, "seed": self.seed})
+                ds = CachedGraphDataset(ds, transform, self.cache_dir / key)
+                log.info("%s: graphs cached in %s", split, self.cache_dir / key)
             self._datasets[split] = ds
         return self._datasets[split]
 

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .layers import GraphConvBlock, PointConvLayer
 from .pyramid import GraphLevel
-from .scatter import scatter_max_rows
+from .scatter import scatter_max_rows, scatter_mean_rows
 
 
 class GraphHourglass(nn.Module):
@@ -29,6 +29,8 @@ class GraphHourglass(nn.Module):
             of :class:`~evpose.models.layers.PointConvLayer` (the default).
         blocks: residual blocks per level and direction (default 1).
         norm: normalisation factory for the blocks (default LayerNorm).
+        global_context: at the coarsest level, add to every node a linear map of its graph's
+            max- and mean-pooled features, so every node sees the whole window (default False).
 
     Shapes:
         x: (N_0, channels[0]), levels: L GraphLevels -> (N_0, channels[0])
@@ -40,6 +42,7 @@ class GraphHourglass(nn.Module):
         conv: Callable[[int, int], nn.Module] = PointConvLayer,
         blocks: int = 1,
         norm: Callable[[int], nn.Module] | None = nn.LayerNorm,
+        global_context: bool = False,
     ):
         super().__init__()
         channels = [int(c) for c in channels]
@@ -60,6 +63,7 @@ class GraphHourglass(nn.Module):
         self.down = nn.ModuleList(stack(channels[max(l - 1, 0)], channels[l]) for l in range(L))
         self.merge = nn.ModuleList(nn.Linear(channels[l] + channels[l + 1], channels[l]) for l in range(L - 1))
         self.up = nn.ModuleList(stack(channels[l], channels[l]) for l in range(L - 1))
+        self.context = nn.Linear(2 * channels[-1], channels[-1]) if global_context else None
 
     @property
     def num_levels(self) -> int:
@@ -82,6 +86,11 @@ class GraphHourglass(nn.Module):
                 h = scatter_max_rows(h, levels[l].cluster, levels[l].num_nodes)
             h = self._run(self.down[l], h, levels[l], *geo[l])
             skips.append(h)
+        if self.context is not None:
+            top = levels[self.num_levels - 1]
+            B = int(top.batch.max()) + 1 if top.num_nodes else 0
+            pooled = torch.cat([scatter_max_rows(h, top.batch, B), scatter_mean_rows(h, top.batch, B)], dim=-1)
+            h = h + torch.relu(self.context(pooled)).index_select(0, top.batch)
         for l in range(self.num_levels - 2, -1, -1):
             up = h.index_select(0, levels[l + 1].cluster)  # unpool by cluster index
             h = torch.relu(self.merge[l](torch.cat([skips[l], up], dim=-1)))

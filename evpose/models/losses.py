@@ -6,6 +6,7 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch_scatter.composite import scatter_log_softmax
 
 #: Part-label target of nodes without a label (ignored by the cross-entropy).
 IGNORE_LABEL = -100
@@ -83,4 +84,57 @@ def log_depth_loss(pred, target, weight=None) -> torch.Tensor:
     w = ok.to(pred.dtype) if weight is None else weight.to(pred.dtype) * ok
     safe_t = torch.where(ok, target, torch.ones_like(target))
     per = (pred.clamp_min(1e-3).log() - safe_t.log()).abs()
+    return (per * w).sum() / w.sum().clamp_min(1.0)
+
+
+def heatmap_log_targets(xy, joints2d, batch, sigma_px: float) -> torch.Tensor:
+    """Log of the per-node heatmap targets: for each graph b and joint k, a Gaussian of
+    each node's image distance to the joint, normalised over the graph's nodes,
+    ``q_ik = exp(-|xy_i - J_bk|^2 / 2 sigma^2) / sum_j exp(-|xy_j - J_bk|^2 / 2 sigma^2)``.
+
+    Normalising over the nodes (a softmax of ``-d^2 / 2 sigma^2``) makes the target a
+    distribution like the soft-argmax's node probabilities, and keeps it defined when no
+    node lies within a few sigma of the joint (the nearest nodes then carry the mass).
+    Non-finite joints give non-finite rows (give them weight 0 in the loss).
+
+    Args:
+        xy: node image positions (px).
+        joints2d: the joints of every graph (px).
+        batch: graph id of every node.
+        sigma_px: the Gaussian's standard deviation (px).
+
+    Shapes:
+        xy: (N, 2), joints2d: (B, K, 2), batch: (N,) -> (N, K)
+    """
+    if not sigma_px > 0:
+        raise ValueError(f"sigma_px must be positive, got {sigma_px}")
+    d2 = (xy[:, None, :] - joints2d.index_select(0, batch)).pow(2).sum(-1)  # (N, K)
+    return scatter_log_softmax(-d2 / (2.0 * sigma_px**2), batch, dim=0, dim_size=joints2d.shape[0])
+
+
+def heatmap_loss(log_prob, log_target, batch, weight=None) -> torch.Tensor:
+    """KL divergence ``sum_i q_ik (ln q_ik - ln p_ik)`` of the node distribution ``p`` of
+    every joint from its heatmap target ``q`` (:func:`heatmap_log_targets`), averaged over
+    the (graph, joint) pairs with positive weight. Zero when ``p == q``.
+
+    Args:
+        log_prob: log node probabilities of each joint (a per-graph log-softmax).
+        log_target: log targets, the same layout.
+        batch: graph id of every node.
+        weight: per-joint weights, e.g. visibility (default 1); pairs with a non-finite
+            target count as weight 0.
+
+    Shapes:
+        log_prob, log_target: (N, K), batch: (N,), weight: (B, K) -> scalar
+    """
+    if log_prob.shape != log_target.shape:
+        raise ValueError(f"log_prob shape {tuple(log_prob.shape)} != log_target shape {tuple(log_target.shape)}")
+    B = int(weight.shape[0]) if weight is not None else (int(batch.max()) + 1 if batch.numel() else 0)
+    finite = torch.isfinite(log_target)
+    safe_t = torch.where(finite, log_target, torch.zeros_like(log_target))
+    q = torch.where(finite, safe_t.exp(), torch.zeros_like(log_target))
+    per_node = q * (safe_t - log_prob)
+    per = log_prob.new_zeros(B, log_prob.shape[1]).index_add_(0, batch, per_node)  # (B, K)
+    ok = log_prob.new_zeros(B, log_prob.shape[1]).index_add_(0, batch, (~finite).to(log_prob.dtype)) == 0
+    w = ok.to(log_prob.dtype) if weight is None else weight.to(log_prob.dtype) * ok
     return (per * w).sum() / w.sum().clamp_min(1.0)

@@ -25,6 +25,11 @@ class PoseNet(nn.Module):
         root_joints: joints averaged into the root (mid-hip for DHP19).
         offset_scale_px, confidence_radius_px: see :class:`Joints2DHead`.
         depth_scale_mm, gamma_init: see :class:`Joints3DHead`.
+        detach_depth_prob, gamma_sees_k: see :class:`Joints3DHead` (``detach_prob``, ``gamma_sees_k``).
+        root_box_from_labels: in training, RootNet's k comes from the box of the labelled 2D
+            joints (as RootNet trains on given boxes) instead of the predicted ones, so the
+            root depth learns from a right box while the 2D is still wrong (default False);
+            evaluation always uses the prediction.
 
     Shapes:
         data: a PyG Batch with x (N, F), pos (N, 3), batch (N,), edge_index (2, E), and for
@@ -45,12 +50,16 @@ class PoseNet(nn.Module):
         confidence_radius_px: float = 8.0,
         depth_scale_mm: float = 500.0,
         gamma_init: float = 0.45,
+        root_box_from_labels: bool = False,
+        detach_depth_prob: bool = False,
+        gamma_sees_k: bool = False,
     ):
         super().__init__()
         if backbone.num_maps != num_joints:
             raise ValueError(f"backbone makes {backbone.num_maps} maps per node but the pose has {num_joints} joints")
         self.backbone = backbone
         self.num_joints, self.num_parts = num_joints, num_parts
+        self.root_box_from_labels = bool(root_box_from_labels)
         C, S = backbone.channels, backbone.num_stages
         self.joints2d = nn.ModuleList(
             Joints2DHead(C, num_joints, offset_scale_px=offset_scale_px, confidence_radius_px=confidence_radius_px)
@@ -58,7 +67,8 @@ class PoseNet(nn.Module):
         )
         self.joints3d = (
             nn.ModuleList(
-                Joints3DHead(C, num_joints, tuple(root_joints), depth_scale_mm=depth_scale_mm, gamma_init=gamma_init)
+                Joints3DHead(C, num_joints, tuple(root_joints), depth_scale_mm=depth_scale_mm, gamma_init=gamma_init,
+                             detach_prob=detach_depth_prob, gamma_sees_k=gamma_sees_k)
                 for _ in range(S)
             )
             if joints3d
@@ -73,16 +83,19 @@ class PoseNet(nn.Module):
     def encode(self, data) -> BackboneOutput:
         batch = data.batch if getattr(data, "batch", None) is not None else data.x.new_zeros(data.num_nodes, dtype=torch.long)
         num_graphs = int(getattr(data, "num_graphs", 1) or 1)
-        return self.backbone(data.x, data.pos, batch, data.edge_index, num_graphs)
+        return self.backbone(data.x, data.pos, batch, data.edge_index, num_graphs, cam_R=getattr(data, "cam_R", None))
 
     def decode(self, feats: BackboneOutput, data) -> list[dict[str, Tensor]]:
         outputs = []
+        box = {}
+        if self.training and self.root_box_from_labels and getattr(data, "joints2d", None) is not None:
+            box = {"box_joints2d": data.joints2d, "box_weight": data.visible.float()}
         for s, (h, maps) in enumerate(zip(feats.features, feats.maps)):
             out = self.joints2d[s](h, maps, feats.pos, feats.batch, feats.num_graphs)
             if self.joints3d is not None:
                 out.update(
                     self.joints3d[s](h, out["joint_prob"], out["joints2d"], feats.batch, feats.num_graphs,
-                                     data.cam_K, data.cam_R, data.cam_t)
+                                     data.cam_K, data.cam_R, data.cam_t, **box)
                 )
             if self.parts is not None:
                 out.update(self.parts[s](h))

@@ -46,6 +46,33 @@ class BackboneOutput:
         return self.cache[ck]
 
 
+def camera_direction(cam_R: Tensor) -> Tensor:
+    """The optical axis of each camera in the world frame (the third row of R), unit length.
+
+    Shapes:
+        cam_R: (B, 3, 3) -> (B, 3)
+    """
+    return cam_R[:, 2, :]
+
+
+def window_relative_positions(pos: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    """Node positions relative to their window: ``(pos - mean) / spread``, the mean and the
+    spread (RMS distance from the mean in the image plane, at least 1 px; the same for the
+    time axis so that its scale is kept) taken per graph.
+
+    Shapes:
+        pos: (N, 3), batch: (N,) -> (N, 3)
+    """
+    if pos.shape[0] == 0:
+        return pos
+    from .scatter import scatter_mean_rows
+
+    mean = scatter_mean_rows(pos, batch, num_graphs)
+    rel = pos - mean.index_select(0, batch)
+    spread = scatter_mean_rows(rel[:, :2].pow(2).sum(-1, keepdim=True), batch, num_graphs).sqrt().clamp_min(1.0)
+    return rel / spread.index_select(0, batch)
+
+
 class RefinementStack(nn.Module):
     """S hourglass stages; stage s+1 refines stage s.
 
@@ -64,9 +91,27 @@ class RefinementStack(nn.Module):
         radii: graph radius per pyramid level (level 0 should equal the data's graph radius).
         voxel_sizes: voxel edge making each coarser level (len(radii) - 1 values).
         max_num_neighbors: neighbour cap of the coarser levels' radius graphs.
+        map_scale: the maps are ``map_scale`` times a linear map of the node features, whose
+            weights start ``map_scale`` times smaller (the same initial maps). Node features
+            are layer-normalised, so a linear map of them is of order one and its weights
+            grow by about the learning rate per step; a soft-argmax over ~2000 nodes needs
+            a peak several nats above the rest, which such logits reach only slowly (the
+            distribution stays broad and the predicted skeleton shrinks to the centroid).
+            The scale makes the logits learn ``map_scale`` times faster. The next stage is
+            fed the linear map before the scaling (default 1).
+        camera_input: append the viewing direction of the window's camera (world frame,
+            :func:`camera_direction`) to every node's stem input; ``forward`` then needs
+            ``cam_R``. In a fixed camera rig where people face one way (DHP19, the
+            synthetic data) it tells the network the view, and so the body's left from its
+            right, which the events of a side view hardly show (default False).
+        time_scales: factor on the time axis of each coarser pyramid level (see
+            :func:`~evpose.models.pyramid.build_pyramid`; default 1 each).
+        position_input: also feed every node its position relative to its window, ``(pos -
+            centroid) / spread`` per graph (3 more stem inputs; the graph layers themselves
+            see relative offsets only), so a node knows where on the body it lies (default False).
 
     Shapes:
-        x: (N, F), pos: (N, 3), batch: (N,), edge_index: (2, E) -> BackboneOutput
+        x: (N, F), pos: (N, 3), batch: (N,), edge_index: (2, E), cam_R: (B, 3, 3) -> BackboneOutput
     """
 
     def __init__(
@@ -78,6 +123,10 @@ class RefinementStack(nn.Module):
         radii: Sequence[float] = (3.0, 6.0, 12.0),
         voxel_sizes: Sequence[float] = (4.0, 8.0),
         max_num_neighbors: int = 32,
+        position_input: bool = False,
+        time_scales: Sequence[float] | None = None,
+        map_scale: float = 1.0,
+        camera_input: bool = False,
     ):
         super().__init__()
         if num_stages < 1:
@@ -89,9 +138,21 @@ class RefinementStack(nn.Module):
         self.radii = [float(r) for r in radii]
         self.voxel_sizes = [float(v) for v in voxel_sizes]
         self.max_num_neighbors = int(max_num_neighbors)
+        self.time_scales = None if time_scales is None else [float(f) for f in time_scales]
         self.in_channels, self.channels, self.num_maps = in_channels, channels, num_maps
-        self.stem = nn.Sequential(nn.Linear(in_channels, channels), nn.ReLU(), nn.Linear(channels, channels))
+        self.position_input = bool(position_input)
+        self.camera_input = bool(camera_input)
+        stem_in = in_channels + (3 if self.position_input else 0) + (3 if self.camera_input else 0)
+        self.stem = nn.Sequential(nn.Linear(stem_in, channels), nn.ReLU(), nn.Linear(channels, channels))
+        if not map_scale > 0:
+            raise ValueError(f"map_scale must be positive, got {map_scale}")
+        self.map_scale = float(map_scale)
         self.to_maps = nn.ModuleList(nn.Linear(channels, num_maps) for _ in range(num_stages))
+        if self.map_scale != 1.0:
+            with torch.no_grad():
+                for lin in self.to_maps:
+                    lin.weight.div_(self.map_scale)
+                    lin.bias.div_(self.map_scale)
         self.from_maps = nn.ModuleList(nn.Linear(num_maps, channels) for _ in range(num_stages - 1))
 
     @property
@@ -99,20 +160,28 @@ class RefinementStack(nn.Module):
         return len(self.stages)
 
     def forward(self, x: Tensor, pos: Tensor, batch: Tensor, edge_index: Tensor | None = None,
-                num_graphs: int | None = None) -> BackboneOutput:
+                num_graphs: int | None = None, cam_R: Tensor | None = None) -> BackboneOutput:
         if x.shape[-1] != self.in_channels:
             raise ValueError(f"node features have {x.shape[-1]} channels, the backbone expects {self.in_channels}")
-        levels = build_pyramid(pos, batch, edge_index, self.radii[: self.stages[0].num_levels],
-                               self.voxel_sizes[: self.stages[0].num_levels - 1], self.max_num_neighbors)
+        L = self.stages[0].num_levels
+        levels = build_pyramid(pos, batch, edge_index, self.radii[:L], self.voxel_sizes[: L - 1], self.max_num_neighbors,
+                               None if self.time_scales is None else self.time_scales[: L - 1])
         if num_graphs is None:
             num_graphs = int(batch.max()) + 1 if batch.numel() else 0
+        if self.position_input:
+            x = torch.cat([x, window_relative_positions(pos, batch, num_graphs)], dim=-1)
+        if self.camera_input:
+            if cam_R is None or cam_R.shape != (num_graphs, 3, 3):
+                raise ValueError(f"the backbone takes the camera rotation of every window (cam_R ({num_graphs}, 3, 3)), "
+                                 f"got {None if cam_R is None else tuple(cam_R.shape)}")
+            x = torch.cat([x, camera_direction(cam_R).to(x.dtype).index_select(0, batch)], dim=-1)
         h = self.stem(x)
         features, maps = [], []
         for s, stage in enumerate(self.stages):
             h = stage(h, levels)
             m = self.to_maps[s](h)
             features.append(h)
-            maps.append(m)
+            maps.append(m * self.map_scale if self.map_scale != 1.0 else m)
             if s + 1 < self.num_stages:
                 h = h + self.from_maps[s](m)
         return BackboneOutput(features, maps, levels, batch, num_graphs)

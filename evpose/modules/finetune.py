@@ -9,8 +9,17 @@ from typing import Any, Sequence
 import lightning as L
 import torch
 
+from ..geometry import project_points, world_to_camera
 from ..metrics import JointErrorMetric, PartIoUMetric
-from ..models.losses import joint_loss, log_depth_loss, part_loss, part_targets, stage_sum
+from ..models.losses import (
+    heatmap_log_targets,
+    heatmap_loss,
+    joint_loss,
+    log_depth_loss,
+    part_loss,
+    part_targets,
+    stage_sum,
+)
 from .build import build, to_plain
 from .checkpoints import load_backbone_weights
 from .pretrain import CHECKPOINT_FORMAT
@@ -19,7 +28,7 @@ log = logging.getLogger(__name__)
 
 #: Default loss weights: 2D joints (px), root-relative depth (per 100 mm), root depth
 #: (log ratio), body parts (cross-entropy).
-DEFAULT_LOSS_WEIGHTS = {"joints2d": 1.0, "rel_depth": 1.0, "root_depth": 5.0, "parts": 1.0}
+DEFAULT_LOSS_WEIGHTS = {"joints2d": 1.0, "heatmap": 0.0, "rel_depth": 1.0, "root_depth": 5.0, "parts": 1.0}
 
 
 def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
@@ -79,6 +88,7 @@ class FinetuneModule(L.LightningModule):
         loss_weights: dict | None = None,
         stage_weights: Sequence[float] | None = None,
         joint_loss_kind: str = "l1",
+        heatmap_sigma_px: float = 4.0,
         freeze_backbone: bool = False,
         backbone_lr_factor: float = 1.0,
         graph: dict | None = None,
@@ -94,6 +104,7 @@ class FinetuneModule(L.LightningModule):
         self.save_hyperparameters(
             {"net": to_plain(net), "optimizer": to_plain(optimizer), "scheduler": to_plain(scheduler),
              "loss_weights": weights, "stage_weights": to_plain(stage_weights), "joint_loss_kind": joint_loss_kind,
+             "heatmap_sigma_px": float(heatmap_sigma_px),
              "freeze_backbone": bool(freeze_backbone), "backbone_lr_factor": float(backbone_lr_factor),
              "graph": to_plain(graph), "config": to_plain(config)}
         )
@@ -106,8 +117,13 @@ class FinetuneModule(L.LightningModule):
                 "pck5": JointErrorMetric("pck", K, threshold=5.0),
                 "pck10": JointErrorMetric("pck", K, threshold=10.0),
                 "mpjpe3d": JointErrorMetric("mpjpe", K),
+                "baseline_mpjpe2d_mean_pose": JointErrorMetric("mpjpe", K),
             }
         )
+        # the mean 3D pose of the training windows seen so far (world mm): the mean-pose
+        # baseline logged next to the validation MPJPE (exact once an epoch has passed)
+        self._pose_sum = torch.zeros(K, 3, dtype=torch.float64)
+        self._pose_count = torch.zeros(K, dtype=torch.float64)
         if P > 0:
             self.val_metrics["miou"] = PartIoUMetric(P + 1)
         if freeze_backbone:
@@ -128,9 +144,16 @@ class FinetuneModule(L.LightningModule):
     def losses(self, outs, batch) -> dict[str, torch.Tensor]:
         """Per-term losses, each summed over the stages with the stage weights."""
         tg = pose_targets(batch, self.root_joints)
-        terms: dict[str, list[torch.Tensor]] = {k: [] for k in ("joints2d", "rel_depth", "root_depth", "parts")}
+        terms: dict[str, list[torch.Tensor]] = {k: [] for k in DEFAULT_LOSS_WEIGHTS}
+        use_heatmap = self.hparams.loss_weights.get("heatmap", 0.0) > 0
+        if use_heatmap:
+            node_batch = batch.batch if getattr(batch, "batch", None) is not None else batch.pos.new_zeros(
+                batch.num_nodes, dtype=torch.long)
+            log_q = heatmap_log_targets(batch.pos[:, :2], tg["joints2d"], node_batch, self.hparams.heatmap_sigma_px)
         for o in outs:
             terms["joints2d"].append(joint_loss(o["joints2d"], tg["joints2d"], tg["w2d"], self.hparams.joint_loss_kind))
+            if use_heatmap:
+                terms["heatmap"].append(heatmap_loss(o["joint_log_prob"], log_q, node_batch, tg["w2d"]))
             if "rel_depth" in o:
                 terms["rel_depth"].append(
                     joint_loss(o["rel_depth"][..., None] / 100.0, tg["rel_depth"][..., None] / 100.0, tg["w_rel"])
@@ -155,6 +178,10 @@ class FinetuneModule(L.LightningModule):
         if batch is None:
             return None
         _, total = self._step(batch, "train")
+        if self.current_epoch == 0 and getattr(batch, "joints3d", None) is not None:
+            valid = batch.valid3d
+            self._pose_sum += torch.where(valid[..., None], batch.joints3d, 0.0).sum(0).detach().double().cpu()
+            self._pose_count += valid.sum(0).double().cpu()
         if not torch.isfinite(total):
             raise FloatingPointError(f"fine-tuning loss is {total.item()} at step {self.global_step}")
         return total
@@ -170,6 +197,13 @@ class FinetuneModule(L.LightningModule):
         self.val_metrics["pck10"].update(o["joints2d"], batch.joints2d, w2d)
         if "joints3d" in o:
             self.val_metrics["mpjpe3d"].update(o["joints3d"], batch.joints3d, batch.valid3d.float())
+        if bool((self._pose_count > 0).all()) and getattr(batch, "cam_K", None) is not None:
+            mean = (self._pose_sum / self._pose_count[:, None]).to(batch.joints2d)
+            xc = world_to_camera(mean.expand(batch.num_graphs, -1, -1), batch.cam_R, batch.cam_t)
+            K_ = batch.cam_K
+            zeros = torch.zeros_like(batch.cam_t)[..., None]
+            base2d = project_points(xc, torch.cat([K_, zeros], dim=-1))
+            self.val_metrics["baseline_mpjpe2d_mean_pose"].update(base2d, batch.joints2d, w2d)
         if "part_logits" in o and getattr(batch, "part", None) is not None:
             self.val_metrics["miou"].update(o["part_logits"].argmax(1), part_targets(batch.part, self.net.num_parts))
 

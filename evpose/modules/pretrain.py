@@ -62,7 +62,8 @@ class PretrainModule(L.LightningModule):
     # ------------------------------------------------------------------ forward
     def forward(self, batch) -> dict[str, dict[str, torch.Tensor]]:
         """Every task's head outputs on a batch of corrupted graphs."""
-        feats = self.backbone(batch.x, batch.pos, batch.batch, batch.edge_index, batch.num_graphs)
+        feats = self.backbone(batch.x, batch.pos, batch.batch, batch.edge_index, batch.num_graphs,
+                              cam_R=getattr(batch, "cam_R", None))
         return {name: task.forward_head(self.heads[name], feats, batch) for name, task in self.tasks.items()}
 
     def _losses(self, outs, batch) -> dict[str, torch.Tensor]:

@@ -143,3 +143,60 @@ def plot_training_curves(log, keys=None, title: str | None = None, ncols: int = 
     if title or source is not None:
         fig.suptitle(title if title else str(source), fontsize=9)
     return fig
+
+
+def read_learning_curve(path) -> dict[str, list[float]]:
+    """Columns of a ``learning_curve.csv`` (see :class:`evpose.modules.LearningCurve`) as
+    float lists."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "learning_curve.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and "value" not in rows[0]:
+        raise ValueError(f"{path}: not a learning_curve.csv (columns {list(rows[0])})")
+    cols: dict[str, list[float]] = {}
+    for row in rows:
+        for k, v in row.items():
+            cols.setdefault(k, []).append(float(v) if v not in (None, "") else float("nan"))
+    return cols
+
+
+def plot_learning_curve(runs, x: str = "train_minutes", ylabel: str = "validation MPJPE 2D (px)",
+                        baseline_label: str = "mean training pose", title: str | None = None, ax=None):
+    """Validation metric against training time for one or more runs, with each run's
+    baseline as a dashed line (the first run's, when they coincide). Returns the figure.
+
+    Args:
+        runs: ``{label: learning_curve.csv path, run folder, or the dict of
+            :func:`read_learning_curve`}``.
+        x: ``"train_minutes"`` (without validation time), ``"wall_minutes"`` or ``"step"``.
+        ylabel, baseline_label, title: texts.
+        ax: draw into this axes (default: a new figure).
+    """
+    if ax is None:
+        fig, axes = new_figure(1, 1, size=(5.0, 3.4))
+        ax = axes.ravel()[0]
+    else:
+        fig = ax.figure
+    drawn_baselines: list[float] = []
+    for i, (label, run) in enumerate(runs.items()):
+        cols = run if isinstance(run, dict) else read_learning_curve(run)
+        xs, ys = cols.get(x, []), cols.get("value", [])
+        colour = f"C{i}"
+        ax.plot(xs, ys, marker=".", color=colour, label=label)
+        base = [b for b in cols.get("baseline", []) if math.isfinite(b)]
+        if base and not any(abs(base[-1] - b) < 1e-6 * max(1.0, abs(b)) for b in drawn_baselines):
+            ax.axhline(base[-1], color=colour if len(runs) > 1 else "0.35", linestyle="--", linewidth=1.0,
+                       label=f"{baseline_label} ({base[-1]:.2f})" + (f", {label}" if len(runs) > 1 else ""))
+            drawn_baselines.append(base[-1])
+    ax.set_xlabel({"train_minutes": "training time (min, validation excluded)", "wall_minutes": "wall-clock time (min)",
+                   "step": "step"}.get(x, x), fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig

@@ -7,7 +7,16 @@ import math
 import pytest
 import torch
 
-from evpose.models.losses import IGNORE_LABEL, joint_loss, log_depth_loss, part_loss, part_targets, stage_sum
+from evpose.models.losses import (
+    IGNORE_LABEL,
+    heatmap_log_targets,
+    heatmap_loss,
+    joint_loss,
+    log_depth_loss,
+    part_loss,
+    part_targets,
+    stage_sum,
+)
 
 
 def test_joint_loss_l1_with_visibility():
@@ -46,3 +55,40 @@ def test_stage_sum():
     assert stage_sum([torch.tensor(1.0), torch.tensor(2.0)], [0.5, 1.0]).item() == pytest.approx(2.5)
     with pytest.raises(ValueError, match="2 stages but 3 stage weights"):
         stage_sum([torch.tensor(1.0)] * 2, [1, 1, 1])
+
+
+def test_heatmap_targets_hand_computed_four_node_graph():
+    # graph 0: nodes at x = 0, 2, 4 (y = 0); graph 1: one node. Joint 0 of graph 0 at (0, 0).
+    xy = torch.tensor([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [7.0, 7.0]])
+    batch = torch.tensor([0, 0, 0, 1])
+    joints = torch.tensor([[[0.0, 0.0]], [[100.0, 100.0]]])
+    log_q = heatmap_log_targets(xy, joints, batch, sigma_px=2.0)
+    # unnormalised exp(-d^2 / 8): 1, exp(-0.5), exp(-2); normalised over the graph's nodes
+    g = [1.0, math.exp(-0.5), math.exp(-2.0)]
+    expect = [v / sum(g) for v in g]
+    assert log_q[:3, 0].exp().tolist() == pytest.approx(expect, rel=1e-6)
+    # a graph's single node takes all the mass, however far the joint is
+    assert log_q[3, 0].exp().item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="sigma_px must be positive"):
+        heatmap_log_targets(xy, joints, batch, sigma_px=0.0)
+
+
+def test_heatmap_loss_is_the_kl_divergence():
+    batch = torch.tensor([0, 0, 0, 1])
+    log_q = torch.log(torch.tensor([[0.5], [0.25], [0.25], [1.0]]))
+    log_p = torch.log(torch.tensor([[0.25], [0.25], [0.5], [1.0]]))
+    # graph 0: 0.5 ln 2 + 0.25 ln 1 + 0.25 ln 0.5 = 0.25 ln 2; graph 1: 0
+    assert heatmap_loss(log_p, log_q, batch).item() == pytest.approx(0.25 * math.log(2) / 2)
+    assert heatmap_loss(log_p, log_q, batch, torch.tensor([[1.0], [0.0]])).item() == pytest.approx(0.25 * math.log(2))
+    assert heatmap_loss(log_q, log_q, batch).item() == pytest.approx(0.0, abs=1e-7)
+    # a non-finite target (an unknown joint) counts as weight 0
+    bad = log_q.clone()
+    bad[3, 0] = float("nan")
+    assert heatmap_loss(log_p, bad, batch).item() == pytest.approx(0.25 * math.log(2))
+    # the gradient on the logits of a log-softmax is p - q
+    logits = torch.zeros(3, 1, requires_grad=True)
+    from torch_scatter.composite import scatter_log_softmax
+
+    lp = scatter_log_softmax(logits, batch[:3], dim=0, dim_size=1)
+    heatmap_loss(lp, log_q[:3], batch[:3]).backward()
+    assert logits.grad[:, 0].tolist() == pytest.approx([1 / 3 - 0.5, 1 / 3 - 0.25, 1 / 3 - 0.25], abs=1e-6)

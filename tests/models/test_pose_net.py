@@ -77,8 +77,14 @@ def test_node_permutation_leaves_outputs_unchanged():
     with torch.no_grad():
         a = net(Batch.from_data_list([d]))[-1]
         b = net(Batch.from_data_list([dp]))[-1]
-    for key in ("joints2d", "confidence"):
-        torch.testing.assert_close(a[key], b[key], atol=1e-3, rtol=1e-5)
+    torch.testing.assert_close(a["joints2d"], b["joints2d"], atol=1e-3, rtol=1e-5)
+    # the confidence counts the mass of the nodes within a radius: nodes lying on the circle
+    # (to float rounding) may fall either side, so their mass is the tolerance
+    head = net.joints2d[-1]
+    dist = (d.pos[:, None, :2] - a["joints2d"][0][None]).norm(dim=-1)  # offsets start at zero
+    on_circle = (dist - head.confidence_radius_px).abs() < 1e-2
+    tol = (a["joint_prob"] * on_circle).sum(0)
+    assert ((a["confidence"][0] - b["confidence"][0]).abs() <= tol + 1e-5).all()
     # 3D goes through RootNet's k = f * sqrt(A_real / A_img): an untrained net's joints all sit
     # near one point, so the tiny box amplifies float rounding; compare relatively.
     for key in ("joints3d", "root_depth"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.utils import softmax
 from torch_scatter import scatter_sum
+from torch_scatter.composite import scatter_log_softmax
 
 
 class Joints2DHead(nn.Module):
@@ -27,7 +27,7 @@ class Joints2DHead(nn.Module):
 
     Shapes:
         h: (N, C), joint_logits: (N, K), pos: (N, >=2) pixels in columns 0, 1, batch: (N,)
-        -> joints2d (B, K, 2), confidence (B, K), prob (N, K)
+        -> joints2d (B, K, 2), confidence (B, K), joint_prob (N, K), joint_log_prob (N, K)
     """
 
     def __init__(
@@ -49,11 +49,12 @@ class Joints2DHead(nn.Module):
 
     def forward(self, h, joint_logits, pos, batch, num_graphs: int) -> dict[str, torch.Tensor]:
         N, K = joint_logits.shape
-        prob = softmax(joint_logits, batch, num_nodes=N, dim=0) if N else joint_logits
+        log_prob = scatter_log_softmax(joint_logits, batch, dim=0, dim_size=num_graphs) if N else joint_logits
+        prob = log_prob.exp()
         xy = pos[:, None, :2].expand(N, K, 2)
         if self.offset is not None:
             xy = xy + self.offset_scale_px * self.offset(h).view(N, K, 2)
         joints = scatter_sum(prob[..., None] * xy, batch, dim=0, dim_size=num_graphs)
         near = ((xy - joints[batch]).norm(dim=-1) <= self.confidence_radius_px).to(prob.dtype)
         confidence = scatter_sum(prob * near, batch, dim=0, dim_size=num_graphs)
-        return {"joints2d": joints, "confidence": confidence.detach(), "joint_prob": prob}
+        return {"joints2d": joints, "confidence": confidence.detach(), "joint_prob": prob, "joint_log_prob": log_prob}

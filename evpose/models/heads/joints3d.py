@@ -37,10 +37,18 @@ class Joints3DHead(nn.Module):
         area_real_mm2: RootNet's A_real.
         min_box_side_px: each side of the 2D box is taken as at least this long, so that a
             collapsed pose (an untrained net, an empty window) cannot make k explode.
+        detach_prob: average the per-node depths with the 2D head's probabilities without
+            letting the depth loss move them (the depth loss then trains depths, not where
+            the joints are; default False).
+        gamma_sees_k: give gamma's MLP ``ln k`` too. The box of the joints grows and shrinks
+            with the pose (arms up, squats) far more than with the distance in a fixed rig
+            (on the demo data ``ln(Z / k)`` varies by 0.19-0.23 per camera, ``ln Z`` by
+            0.02-0.03), so gamma must be able to correct k by the box it came from
+            (default False).
 
     Shapes:
         h: (N, C), prob: (N, K), joints2d: (B, K, 2), batch: (N,), cam_K: (B, 3, 3),
-        cam_R: (B, 3, 3), cam_t: (B, 3), box_weight: (B, K) optional
+        cam_R: (B, 3, 3), cam_t: (B, 3), box_weight: (B, K) optional, box_joints2d: (B, K, 2) optional
         -> rel_depth (B, K) mm, root_depth (B,) mm, joints3d_cam (B, K, 3), joints3d (B, K, 3)
     """
 
@@ -53,28 +61,40 @@ class Joints3DHead(nn.Module):
         gamma_init: float = 0.45,
         area_real_mm2: float = A_REAL_MM2,
         min_box_side_px: float = 16.0,
+        detach_prob: bool = False,
+        gamma_sees_k: bool = False,
     ):
         super().__init__()
         self.root_joints = list(root_joints)
         self.depth_scale_mm = depth_scale_mm
         self.area_real_mm2 = area_real_mm2
         self.min_box_side_px = min_box_side_px
+        self.detach_prob = bool(detach_prob)
         self.depth = nn.Linear(in_channels, num_joints)
-        self.gamma = mlp([2 * in_channels, in_channels, 1], norm=True)
+        self.gamma_sees_k = bool(gamma_sees_k)
+        self.gamma = mlp([2 * in_channels + int(self.gamma_sees_k), in_channels, 1], norm=True)
         nn.init.normal_(self.gamma[-1].weight, std=1e-3)  # small, not zero: gradients reach the MLP
         nn.init.constant_(self.gamma[-1].bias, math.log(gamma_init))
 
-    def forward(self, h, prob, joints2d, batch, num_graphs: int, cam_K, cam_R, cam_t, box_weight=None):
+    def forward(self, h, prob, joints2d, batch, num_graphs: int, cam_K, cam_R, cam_t, box_weight=None,
+                box_joints2d=None):
+        """``box_joints2d``: the 2D joints whose box gives k (default: ``joints2d``, the
+        prediction); training passes the labelled joints, as RootNet trains on given boxes."""
         d = self.depth_scale_mm * self.depth(h)  # (N, K)
-        depth = scatter_sum(prob * d, batch, dim=0, dim_size=num_graphs)
+        # the depth loss trains the per-node depths, not where the 2D head puts each joint
+        w = prob.detach() if self.detach_prob else prob
+        depth = scatter_sum(w * d, batch, dim=0, dim_size=num_graphs)
         rel = depth - depth[:, self.root_joints].mean(dim=1, keepdim=True)
         pooled = torch.cat(
             [scatter_max_rows(h, batch, num_graphs), scatter_mean_rows(h, batch, num_graphs)],
             dim=-1,
         )
-        gamma = self.gamma(pooled).squeeze(-1).exp()
-        area = box_area(joints2d.detach(), box_weight, min_side=self.min_box_side_px)
+        box_src = joints2d if box_joints2d is None else box_joints2d
+        area = box_area(box_src.detach(), box_weight, min_side=self.min_box_side_px)
         k = k_factor(cam_K[:, 0, 0], cam_K[:, 1, 1], area, self.area_real_mm2)
+        if self.gamma_sees_k:  # k in log units around 3 m, so gamma can correct (or undo) it
+            pooled = torch.cat([pooled, (k.log() - math.log(3000.0))[:, None].to(pooled.dtype)], dim=-1)
+        gamma = self.gamma(pooled).squeeze(-1).exp()
         root_depth = gamma * k
         z = root_depth[:, None] + rel
         xc = back_project(joints2d, z, cam_K)

@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
+from torch_scatter import segment_csr
 
-from ..scatter import scatter_max_rows
 from .mlp import mlp
 
 
@@ -34,7 +34,8 @@ class PointConvLayer(nn.Module):
     ``a_j = W_x x_j + W_p p_j + b`` (once per node), ``m_ij = a_j - W_p p_i`` and, ReLU and
     the subtraction being monotonic, ``max_j ReLU(m_ij) = ReLU(max_j a_j - W_p p_i)``; the
     mean branch is ``ReLU(sum_j w_ij a_j / sum_j w_ij - W_p p_i)``. An edge costs a gathered
-    row, a max and a weighted sum, no matrix product. The max finds the strongest feature
+    row, a max and a weighted sum, no matrix product; the reductions run over the edges
+    grouped by centre (CSR segments, sorted first when the edges are not). The max finds the strongest feature
     around a node; the weighted mean counts, nearer neighbours first (e.g. a vote of the
     neighbours' part labels), which a max cannot.
     A node without neighbours aggregates 0 and keeps its self term.
@@ -67,21 +68,28 @@ class PointConvLayer(nn.Module):
         return nn.functional.softplus(self.log_bandwidth) + 1e-3
 
     def forward(self, x, pos, edge_index, edge_attr=None):
-        src, dst = edge_index[0], edge_index[1]
         n = x.shape[0]
+        src, dst = edge_index[0], edge_index[1]
+        if dst.numel() > 1 and bool((dst[1:] < dst[:-1]).any()):  # not grouped by centre: sort once
+            order = torch.argsort(dst, stable=True)
+            src, dst = src.index_select(0, order), dst.index_select(0, order)
+        # edges grouped by centre (evpose's radius graphs already are): CSR segment reductions,
+        # several times faster than scattering on the CPU, forward and backward
+        ptr = torch.zeros(n + 1, dtype=torch.long, device=x.device)
+        torch.cumsum(torch.bincount(dst, minlength=n), 0, out=ptr[1:])
         ppos = self.lin_pos(pos)
         a = self.lin_x(x) + ppos  # (N, H)
         gathered = a.index_select(0, src)  # (E, H)
-        has = (torch.bincount(dst, minlength=n) > 0)[:, None]
+        has = (ptr[1:] > ptr[:-1])[:, None]
         parts = []
         for kind in self.aggr:
             if kind == "max":
-                agg = scatter_max_rows(gathered, dst, n, empty=0.0)
+                agg = segment_csr(gathered, ptr, reduce="max")
             else:
                 d2 = (pos.index_select(0, src) - pos.index_select(0, dst)).pow(2).sum(-1, keepdim=True)
                 w = torch.exp(-d2 / (2 * self.bandwidth**2))  # (E, 1)
-                total = a.new_zeros(n, 1).index_add_(0, dst, w).clamp_min(1e-12)
-                agg = a.new_zeros(n, a.shape[1]).index_add_(0, dst, gathered * w) / total
+                total = segment_csr(w, ptr, reduce="sum").clamp_min(1e-12)
+                agg = segment_csr(gathered * w, ptr, reduce="sum") / total
             parts.append(torch.where(has, torch.relu(agg - ppos), torch.zeros_like(agg)))
         return self.lin_out(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]) + self.self_term(x)
 

@@ -1,0 +1,138 @@
+"""An on-disk cache of the graphs a deterministic transform makes of a dataset's windows.
+
+Fine-tuning sees every training window several times, and the graph of a window (TORE
+features, subsampling, radius graph) is the same every time: the subsampling is seeded by
+the window. Building it takes a few tens of milliseconds of CPU in the loader workers, as
+much as a training step on a 2-core machine; read back from the cache it takes well under
+one. The first epoch fills the cache (each worker writes the windows it builds), later
+epochs and later runs with the same data and transform read it. A different transform or
+window setting gets its own folder (named by a fingerprint of both), and a changed
+recording file (size or modification time) invalidates its entries.
+
+Files hold plain tensors, strings and numbers, read with ``torch.load(weights_only=True)``:
+a cache file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+from torch_geometric.data import Data
+
+log = logging.getLogger(__name__)
+
+#: Bump when the stored layout changes: old cache folders are then ignored.
+CACHE_FORMAT = 1
+
+
+def fingerprint(obj) -> object:
+    """A JSON-able description of a transform's configuration: plain values as they are,
+    arrays as lists, evpose objects as their class name and attributes (recursively).
+
+    Raises:
+        TypeError: something whose configuration cannot be read (a lambda, a foreign
+            object): such a transform cannot be cached safely.
+    """
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [fingerprint(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): fingerprint(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    cls = type(obj)
+    if cls.__module__.startswith("evpose.") and hasattr(obj, "__dict__"):
+        return {"class": f"{cls.__module__}.{cls.__qualname__}", "attrs": fingerprint(vars(obj))}
+    raise TypeError(f"cannot fingerprint a {cls.__module__}.{cls.__qualname__} for the graph cache")
+
+
+def cache_key(transform, settings: dict) -> str:
+    """A short hash of a transform's configuration and the window settings."""
+    blob = json.dumps({"format": CACHE_FORMAT, "transform": fingerprint(transform), "settings": fingerprint(settings)},
+                      sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def _to_plain(data: Data) -> dict:
+    out = {}
+    for k, v in data.to_dict().items():
+        if isinstance(v, torch.Tensor) or isinstance(v, (str, int, float, bool)) or v is None:
+            out[k] = v
+        else:
+            raise TypeError(f"graph attribute {k!r} of type {type(v).__name__} cannot be cached")
+    return out
+
+
+class CachedGraphDataset(Dataset):
+    """The windows of an :class:`~evpose.data.EventWindowDataset` (or a ``Subset`` of one)
+    through a deterministic transform, each graph built once and then read from disk.
+
+    A window's file is named by its position in the underlying dataset and its recording,
+    camera and first event, so a subset (a window cap, a label fraction) shares the files
+    of the full dataset. Writes are atomic (a temporary file renamed), so loader workers
+    and interrupted runs never leave a half-written entry.
+
+    Args:
+        dataset: the windows (its ``transform`` is ignored; ``transform`` is used).
+        transform: sample dict -> ``Data`` (or None to skip the window), deterministic.
+        folder: the cache folder of this dataset, transform and window settings.
+    """
+
+    def __init__(self, dataset, transform, folder):
+        base, index = dataset, None
+        if isinstance(dataset, Subset):
+            base, index = dataset.dataset, list(dataset.indices)
+        if not hasattr(base, "raw_sample") or not hasattr(base, "windows"):
+            raise TypeError("CachedGraphDataset wraps an EventWindowDataset (or a Subset of one)")
+        self.base, self.index = base, index
+        self.transform = transform
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._stamps = {i: self._stamp(p) for i, p in enumerate(base.paths)}
+
+    @staticmethod
+    def _stamp(path: Path) -> str:
+        st = os.stat(path)
+        return f"{st.st_size}-{st.st_mtime_ns}"
+
+    def __len__(self) -> int:
+        return len(self.index) if self.index is not None else len(self.base)
+
+    def file_of(self, i: int) -> Path:
+        """The cache file of the ``i``-th window of the underlying dataset."""
+        ri, w = self.base.windows[i]
+        stem = self.base.paths[ri].stem
+        tag = hashlib.sha1(f"{self.base.paths[ri]}|{self._stamps[ri]}".encode()).hexdigest()[:8]
+        return self.folder / f"{i:07d}_{stem}_{tag}_{w.camera}_{w.i0}_{w.i1}.pt"
+
+    def __getitem__(self, j: int):
+        i = self.index[j] if self.index is not None else j
+        path = self.file_of(i)
+        if path.exists():
+            try:
+                stored = torch.load(path, weights_only=True)
+            except Exception as e:  # a damaged entry is rebuilt, not trusted
+                log.warning("graph cache: unreadable entry %s (%s): rebuilding it", path, e)
+            else:
+                return None if stored.get("__skipped__") else Data.from_dict(stored)
+        data = self.transform(self.base.raw_sample(i))
+        payload = {"__skipped__": True} if data is None else _to_plain(data)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+        return data
+
+    def __getstate__(self):
+        return self.__dict__.copy()
