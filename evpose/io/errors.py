@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..errors import EvposeInputError
 
-class EventFormatError(ValueError):
+
+class EventFormatError(EvposeInputError, ValueError):
     """A file, or data meant for one, breaks the evpose event format.
 
     Args:
