@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
-from .common import fit_result, make_trainer, resolved, save_config
+from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ def run(cfg: DictConfig) -> dict:
     from ..data import PoseGraphTransform
     from ..modules import FinetuneModule
 
+    resume = check_resume(cfg.get("ckpt_path"), "finetune")
+    pretrained = resolve_pretrained(cfg)
     L.seed_everything(cfg.seed, workers=True)
     graph = instantiate(cfg.graph)
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
@@ -71,9 +73,8 @@ def run(cfg: DictConfig) -> dict:
         graph=cfg.graph,
         config=resolved(cfg),
     )
-    pretrained = resolve_pretrained(cfg)
-    if cfg.get("ckpt_path"):
-        print(f"resuming fine-tuning from {cfg.ckpt_path}")
+    if resume is not None:
+        print(f"resuming fine-tuning from {resume}")
     elif pretrained is not None:
         report = module.load_pretrained_backbone(pretrained)
         print(f"backbone initialised from pretraining checkpoint {pretrained} "
@@ -85,7 +86,7 @@ def run(cfg: DictConfig) -> dict:
     out_dir = Path(cfg.paths.output_dir)
     save_config(cfg, out_dir / "checkpoints")
     trainer = make_trainer(cfg)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    fit(trainer, module, datamodule, resume)
     result = {**fit_result(trainer, out_dir), "pretrained": str(pretrained) if pretrained is not None else None}
     print(f"fine-tuning done: checkpoint {result['best'] or result['last']}; run folder {out_dir}")
     return result

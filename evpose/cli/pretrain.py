@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
-from .common import fit_result, make_trainer, resolved, save_config
+from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def run(cfg: DictConfig) -> dict:
     from ..pretext.summary import pretext_table
 
     specs = selected_tasks(cfg)
+    resume = check_resume(cfg.get("ckpt_path"), "pretrain")
     L.seed_everything(cfg.seed, workers=True)
     tasks = {name: instantiate(spec) for name, spec in specs.items()}
     graph = instantiate(cfg.graph)
@@ -62,7 +63,9 @@ def run(cfg: DictConfig) -> dict:
     save_config(cfg, out_dir / "checkpoints")
     trainer = make_trainer(cfg)
     log.info("pretext tasks: %s", ", ".join(f"{n} (weight {t.weight:g})" for n, t in tasks.items()))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if resume is not None:
+        print(f"resuming pretraining from {resume}")
+    fit(trainer, module, datamodule, resume)
     result = fit_result(trainer, out_dir)
     table = pretext_table(result["metrics"])
     if table:

@@ -13,39 +13,9 @@ import pytest
 import torch
 
 from evpose.cli.finetune import find_latest_pretraining, run as finetune
-from evpose.cli.pretrain import run as pretrain
 from evpose.estimator import load_estimator
 from evpose.io import EventRecording
 from evpose.modules import CheckpointError, FinetuneModule, PretrainModule
-
-
-@pytest.fixture(scope="module")
-def pretrained_ckpt(tiny_dataset, tmp_path_factory):
-    from hydra import compose, initialize_config_dir
-
-    from evpose.cli import _hydra
-    from tests.modules.conftest import FAST
-
-    out = tmp_path_factory.mktemp("pre")
-    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
-        cfg = compose("pretrain", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST])
-    return pretrain(cfg)["last"]
-
-
-@pytest.fixture(scope="module")
-def finetuned_ckpt(tiny_dataset, tmp_path_factory, pretrained_ckpt):
-    from hydra import compose, initialize_config_dir
-
-    from evpose.cli import _hydra
-    from tests.modules.conftest import FAST
-
-    out = tmp_path_factory.mktemp("ft")
-    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
-        cfg = compose("finetune", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST,
-                                             f"pretrained={pretrained_ckpt}"])
-    res = finetune(cfg)
-    assert res["pretrained"] == str(pretrained_ckpt)
-    return res["last"]
 
 
 def test_fast_dev_run(compose_cfg, capsys):
