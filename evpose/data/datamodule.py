@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, Subset
 
 from .dataset import EventWindowDataset
 from .loader import SkippingCollater, make_loader
-from .manifest import load_manifest
+from .manifest import MANIFEST_NAME, load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class EventDataModule(L.LightningDataModule):
         seed: seed of the label-fraction choice and the window caps.
         train_split, val_split, test_split: split names in the manifest.
         generate_preset: when ``root`` holds no dataset, generate this synthetic preset
-            there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None: never.
+            there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None (default,
+            and in every shipped config): never, a folder without a dataset is an error
+            that says how to make one.
     """
 
     def __init__(
@@ -98,12 +100,17 @@ class EventDataModule(L.LightningDataModule):
         self._datasets: dict[str, Dataset] = {}
 
     def prepare_data(self) -> None:
-        """Generate the synthetic dataset when it is missing and ``generate_preset`` is set."""
-        if self.generate_preset is None or (self.root / "manifest.json").exists():
+        """Check that ``root`` holds a dataset (:class:`NoDatasetError` saying how to make one
+        otherwise), or generate the synthetic one there when ``generate_preset`` asks for it."""
+        if (self.root / MANIFEST_NAME).exists():
+            load_manifest(self.root)
             return
+        if self.generate_preset is None:
+            load_manifest(self.root)  # raises NoDatasetError, naming the folder and how to make a dataset
         from ..synth import generate_dataset
 
-        log.info("no dataset at %s: generating the synthetic %r preset there", self.root, self.generate_preset)
+        log.warning("no dataset at %s: generating the synthetic %r preset there (generate_preset=%s)",
+                    self.root, self.generate_preset, self.generate_preset)
         generate_dataset(self.root, preset=self.generate_preset)
 
     # ------------------------------------------------------------------ datasets
