@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 
 def quiet_known_warnings() -> None:
     """Silence warnings that say nothing about the run: the resolved config.yaml that evpose
-    writes into the checkpoint folder, deprecations inside Lightning."""
+    writes into the checkpoint folder, deprecations inside Lightning, and Lightning's doubt
+    about resuming inside an epoch (EventDataModule keeps the loader's position itself)."""
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*`torch.jit.script` is deprecated.*")
+    warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
 
 
 def set_cpu_threads(cfg: DictConfig) -> int:

@@ -13,6 +13,8 @@ from torch.utils.data import Dataset, Subset
 
 from .dataset import EventWindowDataset
 from .loader import SkippingCollater, make_loader
+from .rng_state import rng_states, set_rng_states
+from .sampler import EpochSampler
 from .manifest import MANIFEST_NAME, load_manifest
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ class EventDataModule(L.LightningDataModule):
         self.splits = {"train": train_split, "val": val_split, "test": test_split}
         self.generate_preset = generate_preset
         self._datasets: dict[str, Dataset] = {}
+        self._train_sampler: EpochSampler | None = None
+        self._resume: dict | None = None
 
     def prepare_data(self) -> None:
         """Check that ``root`` holds a dataset (:class:`NoDatasetError` saying how to make one
@@ -159,6 +163,34 @@ class EventDataModule(L.LightningDataModule):
         if stage in (None, "test"):
             self.dataset("test")
 
+    # ------------------------------------------------------------------ resuming
+    def state_dict(self) -> dict:
+        """What an exact resume needs (saved in every checkpoint of a fit): the epoch and
+        batch to continue at, and the random generators' states there.
+
+        At an epoch's end the generators are taken as they are; in the middle of an epoch,
+        as they were before the first batch not trained on (a loader may have fetched it
+        already). Exact for every checkpoint on the CPU without data workers; with workers,
+        for checkpoints at an epoch's end.
+        """
+        trainer = self.trainer
+        if trainer is None or self._train_sampler is None:
+            return {}
+        done = int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+        total = trainer.num_training_batches
+        epoch = int(trainer.current_epoch)
+        if done >= total:  # the epoch is over: the next one starts from the generators as they are
+            return {"epoch": epoch + 1, "skip_batches": 0, "rng": rng_states()}
+        return {"epoch": epoch, "skip_batches": done, "rng": self._train_sampler.rng_before(epoch, done)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`: the generators now, the loader's position when it is made."""
+        if not state:
+            return
+        if state.get("rng") is not None:
+            set_rng_states(state["rng"])
+        self._resume = {"epoch": int(state["epoch"]), "skip_batches": int(state["skip_batches"])}
+
     # ------------------------------------------------------------------ loaders
     def _loader(self, split: str, shuffle: bool):
         return make_loader(
@@ -171,7 +203,12 @@ class EventDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self):
-        return self._loader("train", shuffle=True)
+        loader = self._loader("train", shuffle=True)
+        self._train_sampler = loader.sampler
+        if self._resume is not None:
+            loader.sampler.resume(self._resume["epoch"], self._resume["skip_batches"])
+            self._resume = None
+        return loader
 
     def val_dataloader(self):
         return self._loader("val", shuffle=False)
