@@ -12,3 +12,7 @@ from __future__ import annotations
 
 class EvposeInputError(Exception):
     """Bad input, described by the message (file, field, value); not a bug."""
+
+
+class ConfigError(EvposeInputError, ValueError):
+    """A setting whose value evpose cannot use (the message names the setting and the valid values)."""

@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
+from .errors import one_line_errors
 from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def run(cfg: DictConfig) -> dict:
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
     transform = PoseGraphTransform(graph, cfg.model.num_parts, part_labeller=labeller)
     datamodule = instantiate(cfg.data, transform=transform, labels=True)
+    datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
     module = FinetuneModule(
         net=cfg.model.net,
         optimizer=cfg.optimizer,
@@ -93,6 +95,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="finetune")
+@one_line_errors("evpose-finetune")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -10,7 +10,9 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..errors import ConfigError
 from . import _hydra
+from .errors import one_line_errors
 from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
@@ -20,17 +22,17 @@ def selected_tasks(cfg: DictConfig) -> DictConfig:
     """The specs of the tasks named in ``cfg.pretext`` (from ``cfg.pretext_tasks``).
 
     Raises:
-        ValueError: no task, or a name that is not a task, listing the valid ones.
+        ConfigError: no task, or a name that is not a task, listing the valid ones.
     """
     names = list(cfg.get("pretext") or [])
     valid = sorted(cfg.get("pretext_tasks") or {})
     if not names:
-        raise ValueError(f"no pretext task selected; e.g. pretext=[inpaint,count]; valid: {', '.join(valid)}")
+        raise ConfigError(f"no pretext task selected; e.g. pretext=[inpaint,count]; valid: {', '.join(valid)}")
     unknown = [n for n in names if n not in valid]
     if unknown:
-        raise ValueError(f"unknown pretext task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+        raise ConfigError(f"unknown pretext task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
     if len(set(names)) != len(names):
-        raise ValueError(f"pretext task listed twice in {names}")
+        raise ConfigError(f"pretext task listed twice in {names}")
     return OmegaConf.create({n: OmegaConf.to_container(cfg.pretext_tasks[n], resolve=True) for n in names})
 
 
@@ -51,6 +53,7 @@ def run(cfg: DictConfig) -> dict:
     # pose labels are not used by the losses; the part labeller needs the 2D pose of each window
     datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys,
                              labels=bool(cfg.data.get("labels")) and labeller is not None)
+    datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
     module = PretrainModule(
         backbone=cfg.model.backbone,
         tasks=specs,
@@ -76,6 +79,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="pretrain")
+@one_line_errors("evpose-pretrain")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -15,7 +15,7 @@ from .dataset import EventWindowDataset
 from .loader import SkippingCollater, make_loader
 from .rng_state import rng_states, set_rng_states
 from .sampler import EpochSampler
-from .manifest import MANIFEST_NAME, load_manifest
+from .manifest import MANIFEST_NAME, DatasetError, load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class EventDataModule(L.LightningDataModule):
         paths = [self.root / r["path"] for r in manifest["recordings"] if r["split"] == name]
         if not paths:
             have = sorted({r["split"] for r in manifest["recordings"]})
-            raise ValueError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
+            raise DatasetError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
         if split == "train" and self.label_fraction < 1.0:
             rng = np.random.default_rng(self.seed)
             k = max(1, int(round(self.label_fraction * len(paths))))
