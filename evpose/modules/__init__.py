@@ -1,7 +1,7 @@
 """LightningModules: self-supervised pretraining and pose fine-tuning."""
 
 from .build import TargetError, allow_targets, allowed_targets
-from .checkpoints import CheckpointError, load_backbone_weights, read_checkpoint
+from .checkpoints import CheckpointError, load_backbone_weights, read_checkpoint, read_checkpoint_data
 from .finetune import FinetuneModule
 from .pretrain import PretrainModule
 
@@ -14,4 +14,5 @@ __all__ = [
     "allowed_targets",
     "load_backbone_weights",
     "read_checkpoint",
+    "read_checkpoint_data",
 ]

@@ -8,6 +8,7 @@ checked before anything is built.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
@@ -44,9 +45,28 @@ def read_checkpoint(path, kind: str | tuple[str, ...] | None = None) -> dict[str
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: not a checkpoint, not an evpose one, of another kind, one whose pickle
-            names anything but tensors and plain values, or one whose specs name a class evpose
-            does not build (the message names the file and the entry).
+        CheckpointError: not a checkpoint, one whose pickle names anything but tensors and
+            plain values, one whose specs name a class evpose does not build (the message
+            names the file and the entry), not an evpose one, or one of another kind.
+    """
+    ckpt = read_checkpoint_data(path)
+    meta = ckpt.get("evpose")
+    if not isinstance(meta, dict) or meta.get("kind") not in CHECKPOINT_KINDS:
+        raise CheckpointError(
+            f"{path}: not an evpose checkpoint (no 'evpose' entry); make one with evpose-pretrain or evpose-finetune"
+        )
+    _check_kind(path, meta, kind)
+    return ckpt
+
+
+def read_checkpoint_data(path) -> dict[str, Any]:
+    """A Lightning checkpoint as plain data: unpickled with ``weights_only=True`` and its
+    specs checked (:func:`evpose.modules.build.check_spec`), whoever wrote it.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: unreadable, not a Lightning checkpoint, a pickle that would run
+            code, or a spec naming something evpose does not build.
     """
     path = Path(path)
     if not path.is_file():
@@ -67,14 +87,6 @@ def read_checkpoint(path, kind: str | tuple[str, ...] | None = None) -> dict[str
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({detail})") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{path}: not a Lightning checkpoint (no 'state_dict')")
-    meta = ckpt.get("evpose")
-    if not isinstance(meta, dict) or meta.get("kind") not in CHECKPOINT_KINDS:
-        raise CheckpointError(
-            f"{path}: not an evpose checkpoint (no 'evpose' entry); make one with evpose-pretrain or evpose-finetune"
-        )
-    kinds = (kind,) if isinstance(kind, str) else kind
-    if kinds is not None and meta["kind"] not in kinds:
-        raise CheckpointError(f"{path}: an evpose {meta['kind']} checkpoint, but a {' or '.join(kinds)} one is needed")
     hp = ckpt.get("hyper_parameters", {})
     if not isinstance(hp, dict):
         raise CheckpointError(f"{path}: hyper_parameters is a {type(hp).__name__}, expected a dict")
@@ -86,6 +98,12 @@ def read_checkpoint(path, kind: str | tuple[str, ...] | None = None) -> dict[str
         except TargetError as e:
             raise CheckpointError(f"{path}: refused: {e}") from None
     return ckpt
+
+
+def _check_kind(path, meta: dict, kind) -> None:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if kinds is not None and meta.get("kind") not in kinds:
+        raise CheckpointError(f"{path}: an evpose {meta.get('kind')} checkpoint, but a {' or '.join(kinds)} one is needed")
 
 
 def load_backbone_weights(backbone: nn.Module, path, prefix: str = "backbone.") -> dict[str, list[str]]:
@@ -131,8 +149,8 @@ def load_backbone_weights(backbone: nn.Module, path, prefix: str = "backbone.") 
 
 class CheckedLoading:
     """Mixin of evpose's LightningModules: ``load_from_checkpoint`` reads the file with
-    :func:`read_checkpoint` first (data only, evpose's classes only, the right kind) and then
-    lets Lightning load it with ``weights_only=True``.
+    :func:`read_checkpoint_data` first (data only, evpose's classes only; of the module's
+    kind when evpose wrote it) and then lets Lightning load it with ``weights_only=True``.
 
     Attributes:
         checkpoint_kind: the kind of checkpoint the module writes (``"pretrain"``/``"finetune"``).
@@ -145,8 +163,10 @@ class CheckedLoading:
         """Lightning's ``load_from_checkpoint``, refusing checkpoints that are not plain data
         (:class:`CheckpointError` naming the file and the entry)."""
         if isinstance(checkpoint_path, (str, os.PathLike)):
-            read_checkpoint(checkpoint_path, kind=cls.checkpoint_kind or None)
-        kwargs["weights_only"] = True
-        return super().load_from_checkpoint(
-            checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs
-        )
+            meta = read_checkpoint_data(checkpoint_path).get("evpose")
+            if isinstance(meta, dict) and cls.checkpoint_kind:  # (written by evpose's modules: of this kind)
+                _check_kind(checkpoint_path, meta, cls.checkpoint_kind)
+        load = super().load_from_checkpoint
+        if "weights_only" in inspect.signature(load).parameters:  # Lightning >= 2.5 takes it
+            kwargs["weights_only"] = True
+        return load(checkpoint_path, map_location=map_location, hparams_file=hparams_file, strict=strict, **kwargs)
