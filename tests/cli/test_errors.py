@@ -98,3 +98,20 @@ def test_finetune_and_predict_user_errors(tiny_dataset, tmp_path, capsys, monkey
     junk.write_bytes(b"not hdf5")
     _in_process(predict, compose_config("predict", [f"ckpt_path={foreign}", f"input={junk}", *out[:1]]), capsys,
                 "evpose-predict", r"junk\.h5: /: not a readable HDF5 file")
+
+
+def test_errors_from_data_loader_workers_stay_one_line():
+    """A worker re-raises an error in the main process with its traceback in the message."""
+    from torch._utils import ExceptionWrapper
+
+    from evpose.cli.errors import user_error_message
+    from evpose.io import EventFormatError
+
+    try:
+        raise EventFormatError("rec.h5", "cameras/cam2/events/x", "value 346 at index 12 is outside the sensor")
+    except EventFormatError:
+        wrapped = ExceptionWrapper(where="in DataLoader worker process 0")
+    with pytest.raises(EventFormatError) as e:
+        wrapped.reraise()
+    assert "Original Traceback" in str(e.value)
+    assert user_error_message(e.value) == "rec.h5: cameras/cam2/events/x: value 346 at index 12 is outside the sensor"
