@@ -23,17 +23,25 @@ from .geometry import Camera
 from .modules.build import build
 from .modules.checkpoints import CheckpointError, read_checkpoint
 
+#: Fewest events of a window the network is run on (about 1% of a DHP19 window of 7500
+#: events): a sparser window gives NaN joints with confidence 0, not a guess.
+MIN_EVENTS = 100
+#: Polarity values :meth:`PoseEstimator.predict` accepts: 1 = ON; 0 or -1 = OFF.
+POLARITIES = (-1, 0, 1)
+
 
 @dataclass
 class PosePrediction:
     """The prediction for one window.
 
     Shapes:
-        joints2d: (K, 2) pixels in the window's camera (NaN for an empty window)
-        confidence: (K,) in [0, 1] (0 for an empty window)
+        joints2d: (K, 2) pixels in the window's camera (NaN for a window of fewer than
+            ``min_events`` events)
+        confidence: (K,) in [0, 1] (0 for a window of fewer than ``min_events`` events)
         joints3d: (K, 3) world mm, monocular (intrinsics + extrinsics of the camera)
         joints3d_cam: (K, 3) camera-frame mm
-        parts: (N,) part id per graph node (-1 background), for the events ``node_index``
+        parts: (N,) part id per graph node (-1 background, and every node of a window of
+            fewer than ``min_events`` events), for the events ``node_index``
         node_index: (N,) indices into the window's events of the graph nodes (subsampled)
     """
 
@@ -56,9 +64,14 @@ class PoseEstimator:
         graph: the graph transform the network was trained with.
         device: where the network runs.
         path: the checkpoint it came from (for messages).
+        min_events: windows with fewer events get no prediction (NaN joints, confidence
+            0); default :data:`MIN_EVENTS` (at least 1).
     """
 
-    def __init__(self, net, graph, device="cpu", path: str | None = None):
+    def __init__(self, net, graph, device="cpu", path: str | None = None, min_events: int = MIN_EVENTS):
+        if int(min_events) < 1:
+            raise ValueError(f"min_events must be >= 1, got {min_events}")
+        self.min_events = int(min_events)
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.graph = graph
@@ -82,29 +95,40 @@ class PoseEstimator:
 
     @torch.no_grad()
     def predict_many(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int = 16) -> list[PosePrediction]:
-        """Predictions for many ``(events, camera)`` windows, batched."""
+        """Predictions for many ``(events, camera)`` windows, batched (see :meth:`predict`)."""
         out: list[PosePrediction] = []
         for i in range(0, len(windows), batch_size):
             chunk = windows[i : i + batch_size]
-            datas = [self.graph_of(ev, cam) for ev, cam in chunk]
-            batch = Batch.from_data_list(datas).to(self.device)
-            res = self.net(batch)[-1]
-            for b, (ev, cam) in enumerate(chunk):
+            for ev, cam in chunk:
+                _check_events(ev, cam)
+            live = [k for k, (ev, _) in enumerate(chunk) if len(ev) >= self.min_events]
+            datas = [self.graph_of(*chunk[k]) for k in live]
+            batch = Batch.from_data_list(datas).to(self.device) if datas else None
+            res = self.net(batch)[-1] if datas else None
+            for k, (ev, cam) in enumerate(chunk):
+                if k not in live:
+                    out.append(self._no_prediction(len(ev)))
+                    continue
+                b = live.index(k)
                 nodes = (batch.batch == b).nonzero().squeeze(1)
-                empty = nodes.numel() == 0
                 j2 = res["joints2d"][b].cpu().numpy().astype(np.float64)
                 conf = res["confidence"][b].cpu().numpy().astype(np.float64)
                 j3 = res["joints3d"][b].cpu().numpy().astype(np.float64) if "joints3d" in res else np.full((self.num_joints, 3), np.nan)
                 j3c = res["joints3d_cam"][b].cpu().numpy().astype(np.float64) if "joints3d_cam" in res else np.full((self.num_joints, 3), np.nan)
-                if "part_logits" in res and not empty:
+                if "part_logits" in res:
                     cls = res["part_logits"][nodes].argmax(1).cpu().numpy()
                     parts = np.where(cls == self.net.num_parts, -1, cls).astype(np.int64)
                 else:
                     parts = np.zeros(0, np.int64)
-                if empty:
-                    j2[:], j3[:], j3c[:], conf[:] = np.nan, np.nan, np.nan, 0.0
-                out.append(PosePrediction(j2, conf, j3, j3c, parts, self._node_index(len(ev), datas[b])))
+                out.append(PosePrediction(j2, conf, j3, j3c, parts, self._node_index(len(ev))))
         return out
+
+    def _no_prediction(self, n: int) -> PosePrediction:
+        """The answer for a window too sparse to predict from: NaN joints, confidence 0."""
+        K = self.num_joints
+        nan = lambda d: np.full((K, d), np.nan)  # noqa: E731
+        index = self._node_index(n)
+        return PosePrediction(nan(2), np.zeros(K), nan(3), nan(3), np.full(len(index), -1, np.int64), index)
 
     def predict(self, events: np.ndarray, camera: Camera) -> dict:
         """Joints of one window of events seen by ``camera``.
@@ -116,15 +140,18 @@ class PoseEstimator:
 
         Returns:
             dict with joints2d (K, 2), joints3d (K, 3) world mm, joints3d_cam (K, 3),
-            confidence (K,), parts (N,) and node_index (N,). An empty window gives NaN joints
-            with confidence 0.
+            confidence (K,), parts (N,) and node_index (N,). A window of fewer than
+            ``min_events`` events (:data:`MIN_EVENTS` by default; an empty one too) gives NaN
+            joints with confidence 0 and parts -1.
 
         Raises:
-            ValueError: events outside the camera's sensor (another sensor size), unsorted times.
+            ValueError: events outside the camera's sensor (another sensor size), unsorted
+                times, or a polarity other than 1 (ON) and 0 or -1 (OFF), naming the value
+                and its index.
         """
         return self.predict_many([(events, camera)])[0].as_dict()
 
-    def _node_index(self, n: int, data) -> np.ndarray:
+    def _node_index(self, n: int) -> np.ndarray:
         """Indices of the graph's nodes in the window's events (the graph builder keeps them
         time-ordered, so they are recovered from the subsampling rule)."""
         from .graph import subsample_indices
@@ -137,12 +164,16 @@ class PoseEstimator:
         return f"PoseEstimator({self.path!r}, joints={self.num_joints}, device={self.device})"
 
 
-def load_estimator(path, device: str | torch.device = "cpu") -> PoseEstimator:
+def load_estimator(path, device: str | torch.device = "cpu", min_events: int = MIN_EVENTS) -> PoseEstimator:
     """Rebuild a fine-tuned pose network and its graph builder from a checkpoint.
+
+    The checkpoint is read as data only and may name only evpose's own classes
+    (:func:`evpose.modules.read_checkpoint`).
 
     Args:
         path: a ``.ckpt`` written by ``evpose-finetune``.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        min_events: fewest events of a window that gets a prediction (default :data:`MIN_EVENTS`).
 
     Raises:
         FileNotFoundError: no such file.
@@ -160,7 +191,7 @@ def load_estimator(path, device: str | torch.device = "cpu") -> PoseEstimator:
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not fit the network in its configuration ({e})") from None
     graph = build(hp["graph"])
-    return PoseEstimator(net, graph, device=device, path=str(Path(path)))
+    return PoseEstimator(net, graph, device=device, path=str(Path(path)), min_events=min_events)
 
 
 def _check_events(events: np.ndarray, camera: Camera) -> None:
@@ -177,6 +208,11 @@ def _check_events(events: np.ndarray, camera: Camera) -> None:
                 f"events {f} reaches {m} but camera {camera.name!r} is {camera.width}x{camera.height}: "
                 "events from a sensor of another size than the camera's"
             )
+    p = events["p"]
+    bad = np.flatnonzero(~np.isin(p, POLARITIES))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"event polarity {p[i].item()!r} at index {i}; expected 1 (ON) and 0 or -1 (OFF)")
     t = events["t"]
     if len(t) > 1 and np.any(t[1:] < t[:-1]):
         i = int(np.flatnonzero(t[1:] < t[:-1])[0]) + 1

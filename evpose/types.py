@@ -45,19 +45,53 @@ EVENT_DTYPE = event_dtype()
 LABELLED_EVENT_DTYPE = event_dtype(part=True, person=True)
 
 
+def first_inexact(values, dtype) -> int | None:
+    """Index of the first value that ``dtype`` cannot hold exactly (a fraction, NaN, an
+    infinity, or a number outside the dtype's range), or None when all fit.
+
+    Shapes:
+        values: (N,) any numeric dtype
+    """
+    v = np.asarray(values)
+    dtype = np.dtype(dtype)
+    if v.dtype == dtype or v.size == 0 or np.can_cast(v.dtype, dtype, "safe"):
+        return None
+    if v.dtype.kind == "b":
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        if v.dtype.kind == "f" and dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            # compare in float: the cast of a non-finite or out-of-range float is undefined
+            ok = np.isfinite(v) & (v == np.floor(v)) & (v >= info.min) & (v < float(info.max) + 1.0)
+        elif v.dtype.kind in "iu" and dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            ok = (v >= info.min) & (v <= info.max)
+        else:
+            ok = v.astype(dtype).astype(v.dtype) == v
+    bad = np.flatnonzero(~ok)
+    return int(bad[0]) if bad.size else None
+
+
 def make_events(t, x, y, p, part=None, person=None) -> np.ndarray:
     """Build a structured event array from columns (copied, cast to the evpose dtypes).
+
+    Raises:
+        ValueError: a value the field's dtype cannot hold exactly (x = 3.7, a NaN, x = -1
+            or 70000 for uint16), naming the field and the index.
 
     Shapes:
         every column: (N,)
     """
     n = len(t)
     out = np.empty(n, dtype=event_dtype(part is not None, person is not None))
-    out["t"], out["x"], out["y"], out["p"] = t, x, y, p
-    if part is not None:
-        out["part"] = part
-    if person is not None:
-        out["person"] = person
+    for name, col in (("t", t), ("x", x), ("y", y), ("p", p), ("part", part), ("person", person)):
+        if col is None:
+            continue
+        col = np.asarray(col)
+        bad = first_inexact(col, out.dtype[name])
+        if bad is not None:
+            raise ValueError(f"events {name}: value {col[bad].item()!r} at index {bad} is not exactly a {out.dtype[name]}")
+        out[name] = col
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import warnings
@@ -18,10 +19,12 @@ log = logging.getLogger(__name__)
 
 def quiet_known_warnings() -> None:
     """Silence warnings that say nothing about the run: the resolved config.yaml that evpose
-    writes into the checkpoint folder, deprecations inside Lightning."""
+    writes into the checkpoint folder, deprecations inside Lightning, and Lightning's doubt
+    about resuming inside an epoch (EventDataModule keeps the loader's position itself)."""
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*`torch.jit.script` is deprecated.*")
+    warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
 
 
 def set_cpu_threads(cfg: DictConfig) -> int:
@@ -53,6 +56,30 @@ def make_trainer(cfg: DictConfig) -> L.Trainer:
     quiet_known_warnings()
     set_cpu_threads(cfg)
     return instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=instantiate_dict(cfg.get("logger")) or False)
+
+
+def check_resume(ckpt_path, kind: str) -> Path | None:
+    """The checkpoint a run resumes from, checked like any evpose checkpoint (it exists, is
+    plain data, is of this ``kind``), or None when the run starts afresh."""
+    from ..modules.checkpoints import read_checkpoint
+
+    if ckpt_path is None or str(ckpt_path) == "":
+        return None
+    path = Path(str(ckpt_path))
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint to resume from")
+    read_checkpoint(path, kind=kind)
+    return path
+
+
+def fit(trainer: L.Trainer, module, datamodule, resume: Path | None) -> None:
+    """``trainer.fit``, resuming from ``resume`` (a checkpoint :func:`check_resume` accepted;
+    Lightning loads it as data only) or from scratch (None)."""
+    if resume is None:
+        trainer.fit(module, datamodule=datamodule)
+        return
+    kwargs = {"weights_only": True} if "weights_only" in inspect.signature(trainer.fit).parameters else {}
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume), **kwargs)
 
 
 def save_config(cfg: DictConfig, folder: Path) -> Path:

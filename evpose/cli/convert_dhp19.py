@@ -13,6 +13,7 @@ import hydra
 from omegaconf import DictConfig
 
 import evpose.cli._hydra as _hydra  # noqa: F401  (registers the ${evpose_root:} resolver)
+from evpose.cli.errors import one_line_errors
 
 log = logging.getLogger(__name__)
 _status = {"failed": 0}
@@ -21,6 +22,7 @@ _status = {"failed": 0}
 # An absolute path: Hydra reads a relative config_path as a Python package path when the
 # command runs as an installed console script.
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="convert_dhp19")
+@one_line_errors("evpose-convert-dhp19")
 def convert(cfg: DictConfig) -> dict:
     """Build the converter from ``cfg.converter`` and run it on ``cfg.root`` -> ``cfg.out``."""
     converter = hydra.utils.instantiate(cfg.converter)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from . import _hydra
 from .compose import compose_config
+from .errors import one_line_errors
 
 
+@one_line_errors("make demo")
 def main(argv: list[str] | None = None) -> int:
     from ..synth import ensure_demo_data
     from . import eval as eval_cli

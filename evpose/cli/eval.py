@@ -8,7 +8,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from ..errors import ConfigError
+from ..io.manifest import DatasetError
 from . import _hydra
+from .errors import one_line_errors
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +28,10 @@ def run(cfg: DictConfig) -> dict:
     train_cfg = (read_checkpoint(ckpt_path).get("hyper_parameters", {}).get("config") or {})
     root = cfg.data_root or (train_cfg.get("data") or {}).get("root")
     if root is None:
-        raise ValueError(f"{ckpt_path}: no data root in the checkpoint's config; pass data_root=...")
+        raise ConfigError(f"{ckpt_path}: no data root in the checkpoint's config; pass data_root=...")
     test = collect_windows(split_recordings(root, cfg.split), cfg.cameras, cfg.num_events, cfg.max_windows, cfg.min_events)
     if not test:
-        raise ValueError(f"{root}: split {cfg.split!r} has no windows of {cfg.num_events} events")
+        raise DatasetError(f"{root}: split {cfg.split!r} has no windows of {cfg.num_events} events")
     train = collect_windows(split_recordings(root, "train"), cfg.cameras, cfg.num_events, cfg.baseline_windows, cfg.min_events)
     print(f"evaluating {ckpt_path} on {len(test)} {cfg.split} windows of {root}; baselines fitted on {len(train)} training windows")
     report = evaluate(estimator, test, fit_baselines(train, cfg.label_rule), cfg.label_rule,
@@ -54,6 +57,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="eval")
+@one_line_errors("evpose-eval")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -11,7 +11,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
-from .common import fit_result, make_trainer, resolved, save_config
+from .errors import one_line_errors
+from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,14 @@ def run(cfg: DictConfig) -> dict:
     from ..data import PoseGraphTransform
     from ..modules import FinetuneModule
 
+    resume = check_resume(cfg.get("ckpt_path"), "finetune")
+    pretrained = resolve_pretrained(cfg)
     L.seed_everything(cfg.seed, workers=True)
     graph = instantiate(cfg.graph)
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
     transform = PoseGraphTransform(graph, cfg.model.num_parts, part_labeller=labeller)
     datamodule = instantiate(cfg.data, transform=transform, labels=True)
+    datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
     module = FinetuneModule(
         net=cfg.model.net,
         optimizer=cfg.optimizer,
@@ -72,9 +76,8 @@ def run(cfg: DictConfig) -> dict:
         graph=cfg.graph,
         config=resolved(cfg),
     )
-    pretrained = resolve_pretrained(cfg)
-    if cfg.get("ckpt_path"):
-        print(f"resuming fine-tuning from {cfg.ckpt_path}")
+    if resume is not None:
+        print(f"resuming fine-tuning from {resume}")
     elif pretrained is not None:
         report = module.load_pretrained_backbone(pretrained)
         print(f"backbone initialised from pretraining checkpoint {pretrained} "
@@ -86,13 +89,14 @@ def run(cfg: DictConfig) -> dict:
     out_dir = Path(cfg.paths.output_dir)
     save_config(cfg, out_dir / "checkpoints")
     trainer = make_trainer(cfg)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    fit(trainer, module, datamodule, resume)
     result = {**fit_result(trainer, out_dir), "pretrained": str(pretrained) if pretrained is not None else None}
     print(f"fine-tuning done: checkpoint {result['best'] or result['last']}; run folder {out_dir}")
     return result
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="finetune")
+@one_line_errors("evpose-finetune")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

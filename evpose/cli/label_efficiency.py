@@ -10,7 +10,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from ..errors import ConfigError
 from . import _hydra
+from .errors import one_line_errors
 from .compose import compose_config
 
 ARMS = {
@@ -29,7 +31,7 @@ def run(cfg: DictConfig) -> dict:
     arms = list(cfg.arms)
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
-        raise ValueError(f"unknown arm(s) {unknown}; valid: {', '.join(ARMS)}")
+        raise ConfigError(f"unknown arm(s) {unknown}; valid: {', '.join(ARMS)}")
     out = Path(cfg.paths.output_dir)
     common = [f"seed={cfg.seed}", f"data.root={cfg.data_root}"]
     pct = f"{le.label_fraction:.0%}"
@@ -37,7 +39,7 @@ def run(cfg: DictConfig) -> dict:
     pretrained = cfg.get("pretrained")
     if pretrained is not None:
         if "b" not in arms:
-            raise ValueError("pretrained= is the checkpoint for arm b, but arm b is not in arms")
+            raise ConfigError("pretrained= is the checkpoint for arm b, but arm b is not in arms")
         if not Path(str(pretrained)).is_file():
             raise FileNotFoundError(f"pretrained={pretrained}: no such checkpoint file")
         pretrained = str(pretrained)
@@ -90,6 +92,7 @@ def _table(results: dict, pct: str) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="label_efficiency")
+@one_line_errors("evpose-label-efficiency")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -10,7 +10,9 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
+from ..errors import ConfigError
 from . import _hydra
+from .errors import one_line_errors
 
 
 def run(cfg: DictConfig) -> dict:
@@ -20,15 +22,16 @@ def run(cfg: DictConfig) -> dict:
     from ..io import EventRecording
     from ..types import JOINT_NAMES
 
+    rec = EventRecording(cfg.input)  # a bad input is refused before the network is built
     est = load_estimator(cfg.ckpt_path, device=cfg.device)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, records, plotted = [], [], []
-    with EventRecording(cfg.input) as rec:
+    with rec:
         cams = rec.camera_names if cfg.cameras is None else list(cfg.cameras)
         missing = [c for c in cams if c not in rec.cameras]
         if missing:
-            raise KeyError(f"{cfg.input}: no camera(s) {missing}; cameras: {rec.camera_names}")
+            raise ConfigError(f"{cfg.input}: no camera(s) {missing}; cameras: {rec.camera_names}")
         for cam_name in cams:
             cam = rec.camera(cam_name)
             if cfg.window == "count":
@@ -36,7 +39,7 @@ def run(cfg: DictConfig) -> dict:
             elif cfg.window == "duration":
                 windows = constant_duration_windows(rec, cam_name, cfg.duration_us)
             else:
-                raise ValueError(f"unknown window {cfg.window!r}; valid: count, duration")
+                raise ConfigError(f"window={cfg.window!r} is unknown; valid: count, duration")
             for i in range(0, len(windows), cfg.batch_size):
                 chunk = windows[i : i + cfg.batch_size]
                 evs = [rec.events_slice(cam_name, w.i0, w.i1) for w in chunk]
@@ -88,6 +91,7 @@ def _overlays(rec, cam_name, windows, records, out: Path, max_plots: int) -> lis
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="predict")
+@one_line_errors("evpose-predict")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -10,8 +10,10 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ..errors import ConfigError
 from . import _hydra
-from .common import fit_result, make_trainer, resolved, save_config
+from .errors import one_line_errors
+from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +22,17 @@ def selected_tasks(cfg: DictConfig) -> DictConfig:
     """The specs of the tasks named in ``cfg.pretext`` (from ``cfg.pretext_tasks``).
 
     Raises:
-        ValueError: no task, or a name that is not a task, listing the valid ones.
+        ConfigError: no task, or a name that is not a task, listing the valid ones.
     """
     names = list(cfg.get("pretext") or [])
     valid = sorted(cfg.get("pretext_tasks") or {})
     if not names:
-        raise ValueError(f"no pretext task selected; e.g. pretext=[inpaint,count]; valid: {', '.join(valid)}")
+        raise ConfigError(f"no pretext task selected; e.g. pretext=[inpaint,count]; valid: {', '.join(valid)}")
     unknown = [n for n in names if n not in valid]
     if unknown:
-        raise ValueError(f"unknown pretext task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+        raise ConfigError(f"unknown pretext task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
     if len(set(names)) != len(names):
-        raise ValueError(f"pretext task listed twice in {names}")
+        raise ConfigError(f"pretext task listed twice in {names}")
     return OmegaConf.create({n: OmegaConf.to_container(cfg.pretext_tasks[n], resolve=True) for n in names})
 
 
@@ -41,6 +43,7 @@ def run(cfg: DictConfig) -> dict:
     from ..pretext.summary import pretext_table
 
     specs = selected_tasks(cfg)
+    resume = check_resume(cfg.get("ckpt_path"), "pretrain")
     L.seed_everything(cfg.seed, workers=True)
     tasks = {name: instantiate(spec) for name, spec in specs.items()}
     graph = instantiate(cfg.graph)
@@ -50,6 +53,7 @@ def run(cfg: DictConfig) -> dict:
     # pose labels are not used by the losses; the part labeller needs the 2D pose of each window
     datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys,
                              labels=bool(cfg.data.get("labels")) and labeller is not None)
+    datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
     module = PretrainModule(
         backbone=cfg.model.backbone,
         tasks=specs,
@@ -62,7 +66,9 @@ def run(cfg: DictConfig) -> dict:
     save_config(cfg, out_dir / "checkpoints")
     trainer = make_trainer(cfg)
     log.info("pretext tasks: %s", ", ".join(f"{n} (weight {t.weight:g})" for n, t in tasks.items()))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if resume is not None:
+        print(f"resuming pretraining from {resume}")
+    fit(trainer, module, datamodule, resume)
     result = fit_result(trainer, out_dir)
     table = pretext_table(result["metrics"])
     if table:
@@ -73,6 +79,7 @@ def run(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="pretrain")
+@one_line_errors("evpose-pretrain")
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -10,11 +10,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from . import _hydra
+from .errors import one_line_errors
 
 
 # An absolute path: Hydra reads a relative config_path as a Python package path when the
 # entry point runs as an installed console script (`evpose-synth`), where conf/ is no package.
 @hydra.main(version_base="1.3", config_path=_hydra.CONFIG_PATH, config_name="synth")
+@one_line_errors("evpose-synth")
 def main(cfg: DictConfig) -> None:
     try:
         instantiate(cfg.generate)

@@ -7,11 +7,13 @@ from .part_input import AppendPartInput, part_input, part_input_channels
 from .part_labeller import SkeletonPartLabeller
 from .transforms import PoseGraphTransform
 from .labels import LABEL_RULES, PoseLabel, project_pose, window_label, window_pose
-from .manifest import SPLITS, load_manifest, split_recordings, write_manifest
+from .manifest import SPLITS, DatasetError, NoDatasetError, load_manifest, split_recordings, write_manifest
 from .windows import Window, constant_count_windows, constant_duration_windows
 
 __all__ = [
     "AppendPartInput",
+    "DatasetError",
+    "NoDatasetError",
     "EventDataModule",
     "PoseGraphTransform",
     "SkeletonPartLabeller",

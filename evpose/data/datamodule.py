@@ -14,7 +14,9 @@ from torch.utils.data import Dataset, Subset
 from .dataset import EventWindowDataset
 from .graph_cache import CachedGraphDataset, cache_key
 from .loader import SkippingCollater, make_loader
-from .manifest import load_manifest
+from .rng_state import rng_states, set_rng_states
+from .sampler import EpochSampler
+from .manifest import MANIFEST_NAME, DatasetError, load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,9 @@ class EventDataModule(L.LightningDataModule):
         seed: seed of the label-fraction choice and the window caps.
         train_split, val_split, test_split: split names in the manifest.
         generate_preset: when ``root`` holds no dataset, generate this synthetic preset
-            there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None: never.
+            there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None (default,
+            and in every shipped config): never, a folder without a dataset is an error
+            that says how to make one.
         cache: keep the graphs of the windows on disk (:class:`CachedGraphDataset`), built
             once, read back in later epochs and runs: ``True`` puts them under
             ``<root>/.cache/graphs``, a path elsewhere; False (default) builds every graph
@@ -109,14 +113,21 @@ class EventDataModule(L.LightningDataModule):
         else:
             self.cache_dir = Path(cache)
         self._datasets: dict[str, Dataset] = {}
+        self._train_sampler: EpochSampler | None = None
+        self._resume: dict | None = None
 
     def prepare_data(self) -> None:
-        """Generate the synthetic dataset when it is missing and ``generate_preset`` is set."""
-        if self.generate_preset is None or (self.root / "manifest.json").exists():
+        """Check that ``root`` holds a dataset (:class:`NoDatasetError` saying how to make one
+        otherwise), or generate the synthetic one there when ``generate_preset`` asks for it."""
+        if (self.root / MANIFEST_NAME).exists():
+            load_manifest(self.root)
             return
+        if self.generate_preset is None:
+            load_manifest(self.root)  # raises NoDatasetError, naming the folder and how to make a dataset
         from ..synth import generate_dataset
 
-        log.info("no dataset at %s: generating the synthetic %r preset there", self.root, self.generate_preset)
+        log.warning("no dataset at %s: generating the synthetic %r preset there (generate_preset=%s)",
+                    self.root, self.generate_preset, self.generate_preset)
         generate_dataset(self.root, preset=self.generate_preset)
 
     # ------------------------------------------------------------------ datasets
@@ -127,7 +138,7 @@ class EventDataModule(L.LightningDataModule):
         paths = [self.root / r["path"] for r in manifest["recordings"] if r["split"] == name]
         if not paths:
             have = sorted({r["split"] for r in manifest["recordings"]})
-            raise ValueError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
+            raise DatasetError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
         if split == "train" and self.label_fraction < 1.0:
             rng = np.random.default_rng(self.seed)
             k = max(1, int(round(self.label_fraction * len(paths))))
@@ -172,6 +183,34 @@ class EventDataModule(L.LightningDataModule):
         if stage in (None, "test"):
             self.dataset("test")
 
+    # ------------------------------------------------------------------ resuming
+    def state_dict(self) -> dict:
+        """What an exact resume needs (saved in every checkpoint of a fit): the epoch and
+        batch to continue at, and the random generators' states there.
+
+        At an epoch's end the generators are taken as they are; in the middle of an epoch,
+        as they were before the first batch not trained on (a loader may have fetched it
+        already). Exact for every checkpoint on the CPU without data workers; with workers,
+        for checkpoints at an epoch's end.
+        """
+        trainer = self.trainer
+        if trainer is None or self._train_sampler is None:
+            return {}
+        done = int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+        total = trainer.num_training_batches
+        epoch = int(trainer.current_epoch)
+        if done >= total:  # the epoch is over: the next one starts from the generators as they are
+            return {"epoch": epoch + 1, "skip_batches": 0, "rng": rng_states()}
+        return {"epoch": epoch, "skip_batches": done, "rng": self._train_sampler.rng_before(epoch, done)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`: the generators now, the loader's position when it is made."""
+        if not state:
+            return
+        if state.get("rng") is not None:
+            set_rng_states(state["rng"])
+        self._resume = {"epoch": int(state["epoch"]), "skip_batches": int(state["skip_batches"])}
+
     # ------------------------------------------------------------------ loaders
     def _loader(self, split: str, shuffle: bool):
         return make_loader(
@@ -184,7 +223,12 @@ class EventDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self):
-        return self._loader("train", shuffle=True)
+        loader = self._loader("train", shuffle=True)
+        self._train_sampler = loader.sampler
+        if self._resume is not None:
+            loader.sampler.resume(self._resume["epoch"], self._resume["skip_batches"])
+            self._resume = None
+        return loader
 
     def val_dataloader(self):
         return self._loader("val", shuffle=False)

@@ -8,6 +8,8 @@ import torch
 from torch.utils.data import DataLoader
 from torch_geometric.data import Batch
 
+from .sampler import EpochSampler
+
 
 class SkippingCollater:
     """Collate PyG ``Data`` objects into a ``Batch``, dropping ``None`` samples.
@@ -34,16 +36,27 @@ class SkippingCollater:
         return batch
 
 
-def make_loader(dataset, batch_size: int, shuffle: bool, num_workers: int, collate_fn, seed: int = 0) -> DataLoader:
-    """A DataLoader with a seeded shuffle generator and persistent workers."""
+def make_loader(dataset, batch_size: int, shuffle: bool, num_workers: int, collate_fn, seed: int = 0,
+                persistent_workers: bool | None = None) -> DataLoader:
+    """A DataLoader whose order and worker seeds depend on ``(seed, epoch)`` only
+    (:class:`~evpose.data.sampler.EpochSampler`; Lightning sets the epoch), so that a
+    resumed run sees the batches of the run that was never interrupted.
+
+    Args:
+        persistent_workers: keep the workers from epoch to epoch (default: when there are
+            workers and no shuffle). A training loader starts new workers every epoch, so
+            that their random generators start from the epoch's seed.
+    """
     g = torch.Generator()
-    g.manual_seed(seed)
+    sampler = EpochSampler(len(dataset), batch_size, seed=seed, shuffle=shuffle, generator=g)
+    if persistent_workers is None:
+        persistent_workers = num_workers > 0 and not shuffle
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        sampler=sampler,
         num_workers=num_workers,
         collate_fn=collate_fn,
         generator=g,
-        persistent_workers=num_workers > 0,
+        persistent_workers=bool(persistent_workers) and num_workers > 0,
     )

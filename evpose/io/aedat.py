@@ -1,8 +1,23 @@
-"""Reader of jAER AEDAT 2.0 files (DAVIS cameras, DHP19's four cameras interleaved).
+"""Reader of jAER AEDAT 2.0 files (DVS128, DAVIS240, DAVIS346; DHP19's four cameras interleaved).
 
 The format: text header lines that start with ``#`` (the first is ``#!AER-DAT2.0``),
 then a body of 8-byte events, big-endian: ``uint32 address, uint32 timestamp`` (us).
-DAVIS addresses (as DHP19's ``ImportAedatDataVersion1or2.m`` reads them)::
+
+How an address holds x, y and polarity depends on the camera: the header's ``AEChip:``
+line names jAER's chip class, and the reader decodes by it (:data:`CHIPS`). A file whose
+chip is missing or unknown is refused unless the caller names the chip (``chip=``); a
+``chip=`` that contradicts the header's is refused too.
+
+DVS128 addresses (jAER's ``DVS128`` / ``Tmpdiff128`` extractor; 128 x 128)::
+
+    bit 15 set                 special (external/sync) event: kept apart
+    otherwise                  polarity event:
+        x        = 127 - ((address & 0xFE) >> 1)
+        y        = (address & 0x7F00) >> 8
+        polarity = ON when bit 0 is 0, OFF when it is 1
+
+DAVIS addresses (DAVIS240: 240 x 180, DAVIS346: 346 x 260; as DHP19's
+``ImportAedatDataVersion1or2.m`` reads them)::
 
     bit 31 set                 APS (frame) sample, or IMU sample when bit 11 is also set: skipped
     bit 10 set                 special (sync) event: kept apart with its timestamp and address
@@ -10,9 +25,11 @@ DAVIS addresses (as DHP19's ``ImportAedatDataVersion1or2.m`` reads them)::
         y        = (address & 0x7FC00000) >> 22
         x        = (address & 0x003FF000) >> 12
         polarity = (address >> 11) & 1         1 = ON (brighter)
-        camera   = address & 0xF               DHP19's camera index 0..3
+        camera   = address & 0xF               DHP19's camera index 0..3 (0 for one camera)
 
-Coordinates are returned as stored (no flips; DHP19's flips live in ``evpose.io.dhp19``).
+DAVIS coordinates are returned as stored (no flips; DHP19's flips live in
+``evpose.io.dhp19``), also beyond the chip's sensor (the chip's size is in
+:attr:`AedatReader.chip` for callers that check).
 
 Timestamps are uint32 and wrap around every 2**32 us (71.6 min). The reader unwraps
 them into int64: a backward jump of more than 2**31 us between consecutive polarity or
@@ -56,6 +73,75 @@ Y_MASK, Y_SHIFT = 0x7FC00000, 22
 X_MASK, X_SHIFT = 0x003FF000, 12
 POLARITY_SHIFT = 11
 CAMERA_MASK = 0xF
+
+DVS128_SPECIAL_BIT = 0x8000
+DVS128_X_MASK, DVS128_X_SHIFT = 0xFE, 1
+DVS128_Y_MASK, DVS128_Y_SHIFT = 0x7F00, 8
+DVS128_OFF_BIT = 0x1
+
+
+@dataclass(frozen=True)
+class Chip:
+    """An address layout and the sensor it comes from.
+
+    Args:
+        name: ``"dvs128"``, ``"davis240"`` or ``"davis346"``.
+        layout: ``"dvs128"`` or ``"davis"`` (how addresses are decoded).
+        width, height: sensor columns and rows.
+    """
+
+    name: str
+    layout: str
+    width: int
+    height: int
+
+
+#: The chips the reader decodes, by the name ``chip=`` takes.
+CHIPS: dict[str, Chip] = {
+    "dvs128": Chip("dvs128", "dvs128", 128, 128),
+    "davis240": Chip("davis240", "davis", 240, 180),
+    "davis346": Chip("davis346", "davis", 346, 260),
+}
+# jAER chip class names (the last component, lower case) -> chip; e.g.
+# ch.unizh.ini.jaer.chip.retina.DVS128, eu.seebetter.ini.chips.davis.DAVIS240C,
+# eu.seebetter.ini.chips.davis.Davis346B, ch.unizh.ini.jaer.chip.multicamera.MultiDavis346BCameraChip
+_CHIP_PATTERNS = (("dvs128", "dvs128"), ("tmpdiff128", "dvs128"), ("davis240", "davis240"), ("davis346", "davis346"))
+
+
+def chip_of_class(jaer_class: str | None) -> Chip | None:
+    """The chip a jAER ``AEChip`` class name stands for, or None when unknown."""
+    if not jaer_class:
+        return None
+    last = jaer_class.strip().split(".")[-1].lower()
+    for pattern, name in _CHIP_PATTERNS:
+        if pattern in last:
+            return CHIPS[name]
+    return None
+
+
+def resolve_chip(path, header: "AedatHeader", chip: str | None) -> Chip:
+    """The chip to decode a file with: the header's, or ``chip`` when the header names none
+    or one the reader does not know.
+
+    Raises:
+        EventFormatError: no usable chip, or ``chip`` contradicting the header's.
+        ValueError: ``chip`` is not one of :data:`CHIPS`.
+    """
+    if chip is not None and chip not in CHIPS:
+        raise ValueError(f"chip={chip!r} is not a chip this reader decodes; valid: {', '.join(CHIPS)}")
+    found = chip_of_class(header.chip)
+    if chip is None:
+        if found is not None:
+            return found
+        what = "names no AEChip" if header.chip is None else f"names AEChip {header.chip!r}, which this reader does not decode"
+        raise EventFormatError(
+            path, "header",
+            f"the header {what}, so the address layout is unknown; pass chip= one of {', '.join(CHIPS)} if you know the camera",
+        )
+    if found is not None and found.name != chip:
+        raise EventFormatError(path, "header", f"chip={chip!r} was given, but the header's AEChip {header.chip!r} is a {found.name}")
+    return CHIPS[chip]
+
 
 #: Polarity events as one structured array (raw address fields, unwrapped time).
 AEDAT_EVENT_DTYPE = np.dtype([("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "i1"), ("camera", "u1")])
@@ -221,9 +307,12 @@ class AedatReader:
             :class:`EventFormatError` naming the byte offset of the incomplete event
             (default); with True the complete events are read and the tail is ignored
             (its size is in :attr:`trailing_bytes`).
+        chip: ``"dvs128"``, ``"davis240"`` or ``"davis346"`` for a file whose header names
+            no chip or an unknown one (default None: the header's chip; a missing or
+            unknown one is an :class:`EventFormatError`). The decoding chip is :attr:`chip`.
     """
 
-    def __init__(self, path, chunk_records: int = 1 << 18, allow_truncated: bool = False):
+    def __init__(self, path, chunk_records: int = 1 << 18, allow_truncated: bool = False, chip: str | None = None):
         self.path = Path(path)
         if chunk_records < 1:
             raise ValueError(f"chunk_records must be >= 1, got {chunk_records}")
@@ -233,6 +322,7 @@ class AedatReader:
         self._file = open(self.path, "rb")
         try:
             self.header = _parse_header(self.path, self._file)
+            self.chip = resolve_chip(self.path, self.header, chip)
             self.size_bytes = os.fstat(self._file.fileno()).st_size
             body = self.size_bytes - self.header.data_offset
             self.num_records, self.trailing_bytes = divmod(body, RECORD_BYTES)
@@ -259,6 +349,7 @@ class AedatReader:
     def chunks(self) -> Iterator[AedatChunk]:
         """Decode the whole body, in order, one chunk at a time (restarts at every call)."""
         unwrap = TimestampUnwrapper()
+        decode = _DECODERS[self.chip.layout]
         buf = np.empty(2 * min(self.chunk_records, max(self.num_records, 1)), dtype=np.uint32)
         f = self._file
         f.seek(self.data_offset)
@@ -273,7 +364,7 @@ class AedatReader:
                     self.path, "events", f"file ended early at byte offset {at} (expected {self.size_bytes} bytes; was it truncated while reading?)"
                 )
             view.byteswap(inplace=True)  # big-endian on disk
-            yield _decode(view.reshape(n, 2), unwrap, done, self.data_offset)
+            yield decode(view.reshape(n, 2), unwrap, done, self.data_offset)
             done += n
 
     def read(self) -> AedatChunk:
@@ -300,17 +391,17 @@ class AedatReader:
         self.close()
 
     def __repr__(self) -> str:
-        return f"AedatReader({str(self.path)!r}, {self.num_records} records, chip={self.header.chip!r})"
+        return f"AedatReader({str(self.path)!r}, {self.num_records} records, chip={self.chip.name!r})"
 
 
-def read_aedat(path, allow_truncated: bool = False) -> AedatChunk:
+def read_aedat(path, allow_truncated: bool = False, chip: str | None = None) -> AedatChunk:
     """Decode a whole AEDAT 2.0 file into memory (see :class:`AedatReader` to stream)."""
-    with AedatReader(path, allow_truncated=allow_truncated) as r:
+    with AedatReader(path, allow_truncated=allow_truncated, chip=chip) as r:
         return r.read()
 
 
-def _decode(records: np.ndarray, unwrap: TimestampUnwrapper, first_record: int, data_offset: int) -> AedatChunk:
-    """Decode (N, 2) native uint32 records (address, timestamp)."""
+def _decode_davis(records: np.ndarray, unwrap: TimestampUnwrapper, first_record: int, data_offset: int) -> AedatChunk:
+    """Decode (N, 2) native uint32 DAVIS records (address, timestamp)."""
     addr = records[:, 0]
     aps_imu = (addr & APS_IMU_BIT) != 0
     n_aps_imu = int(np.count_nonzero(aps_imu))
@@ -344,6 +435,34 @@ def _decode(records: np.ndarray, unwrap: TimestampUnwrapper, first_record: int, 
         num_imu=n_imu,
         data_offset=data_offset,
     )
+
+
+def _decode_dvs128(records: np.ndarray, unwrap: TimestampUnwrapper, first_record: int, data_offset: int) -> AedatChunk:
+    """Decode (N, 2) native uint32 DVS128 records (address, timestamp)."""
+    addr = np.ascontiguousarray(records[:, 0])
+    t = unwrap(records[:, 1])
+    special = (addr & DVS128_SPECIAL_BIT) != 0
+    if special.any():
+        pol = ~special
+        special_t, special_address = t[special], addr[special]
+        addr, t = addr[pol], t[pol]
+    else:
+        special_t, special_address = np.empty(0, np.int64), np.empty(0, np.uint32)
+    return AedatChunk(
+        t=t,
+        x=(127 - ((addr & DVS128_X_MASK) >> DVS128_X_SHIFT)).astype(np.uint16),
+        y=((addr & DVS128_Y_MASK) >> DVS128_Y_SHIFT).astype(np.uint16),
+        p=(1 - (addr & DVS128_OFF_BIT)).astype(np.int8),
+        camera=np.zeros(len(addr), dtype=np.uint8),
+        special_t=special_t,
+        special_address=special_address,
+        first_record=first_record,
+        num_records=len(records),
+        data_offset=data_offset,
+    )
+
+
+_DECODERS = {"davis": _decode_davis, "dvs128": _decode_dvs128}
 
 
 def _empty_chunk(data_offset: int) -> AedatChunk:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import h5py
@@ -111,6 +112,9 @@ class EventRecording:
                 raise EventFormatError(
                     self.path, event_path(name, "ms_to_idx"), f"must be a non-empty 1-D integer index, got {ms.dtype} {ms.shape}"
                 )
+            for field in (*fields, "ms_to_idx"):
+                _check_stored(self.path, event_path(name, field), ev[field])
+            self._check_ms_bounds(name, ev, int(n))
             self._fields[name] = tuple(fields)
             self._counts[name] = int(n)
         self.attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
@@ -130,6 +134,35 @@ class EventRecording:
                 raise EventFormatError(
                     self.path, "poses/joints3d", f"{g['joints3d'].shape[0]} samples but poses/t has {g['t'].shape[0]}"
                 )
+
+    def _check_ms_bounds(self, name: str, ev: h5py.Group, n: int) -> None:
+        """The ms index agrees with the event datasets at its ends (three point reads): its
+        last entry is the number of events, its length covers the last timestamp. Catches
+        event datasets cut to a shorter length and indexes of another stream."""
+        ms = ev["ms_to_idx"]
+        length = ms.shape[0]
+        first, last = int(ms[0]), int(ms[length - 1])
+        where = event_path(name, "ms_to_idx")
+        if first != 0:
+            raise EventFormatError(self.path, where, f"entry {first} at ms 0, expected 0 (no event has t < 0)")
+        if last != n:
+            raise EventFormatError(
+                self.path, where,
+                f"last entry {last} but the event datasets hold {n} events: the datasets were cut or the index is wrong",
+            )
+        if n == 0:
+            expect = 1
+        else:
+            t_last = int(ev["t"][n - 1])
+            if t_last < 0:
+                raise EventFormatError(self.path, event_path(name, "t"), f"negative timestamp {t_last} at index {n - 1}")
+            expect = t_last // 1000 + 2
+        if length != expect:
+            raise EventFormatError(
+                self.path, where,
+                f"length {length}, expected {expect} (the last event, at index {n - 1}, is at t = "
+                f"{'none' if n == 0 else t_last} us)",
+            )
 
     def _read_camera(self, name: str, g: h5py.Group) -> Camera:
         a = g.attrs
@@ -238,20 +271,40 @@ class EventRecording:
         return self.index_of_time(camera, t_start), self.index_of_time(camera, t_end)
 
     def index_of_time(self, camera: str, t: int) -> int:
-        """Number of events of a camera with timestamp < ``t`` (the first index at or after t)."""
+        """Number of events of a camera with timestamp < ``t`` (the first index at or after t).
+
+        The two index entries used are checked against the timestamps they bound (the
+        events just before and at each entry; one read of the millisecond's events plus
+        one on each side), so a wrong ``ms_to_idx`` raises :class:`EventFormatError`
+        instead of returning the wrong events.
+        """
         camera = self._check_camera(camera)
         ms = self._ms_index(camera)
         t = int(t)
         if t <= 0:
             return 0
+        n = self._counts[camera]
         m = t // 1000
-        if m >= len(ms) - 1:
-            return self._counts[camera]
+        if m >= len(ms) - 1:  # after the last event's millisecond (len(ms) is checked at open)
+            return n
         lo, hi = int(ms[m]), int(ms[m + 1])
-        if t == m * 1000 or lo == hi:
-            return lo
-        ts = self._dataset(camera, "t")[lo:hi]
-        return lo + int(np.searchsorted(ts, t, side="left"))
+        a, b = max(lo - 1, 0), min(hi + 1, n)
+        try:
+            ts = self._dataset(camera, "t")[a:b]
+        except OSError as e:
+            raise EventFormatError(self.path, event_path(camera, "t"), f"unreadable data in [{a}, {b}) ({e})") from None
+        for entry, idx in ((m, lo), (m + 1, hi)):
+            edge = 1000 * entry
+            before = idx > 0 and int(ts[idx - 1 - a]) >= edge
+            at = idx < n and int(ts[idx - a]) < edge
+            if before or at:
+                i = idx - 1 if before else idx
+                raise EventFormatError(
+                    self.path, event_path(camera, "ms_to_idx"),
+                    f"wrong entry {idx} at ms {entry}: event {i} has t = {int(ts[i - a])} us "
+                    f"({'not before' if before else 'before'} {edge} us); the index does not match the events",
+                )
+        return lo + int(np.searchsorted(ts[lo - a : hi - a], t, side="left"))
 
     def timestamps_at(self, camera: str, indices) -> np.ndarray:
         """Timestamps of the events at the given indices (any order), int64 microseconds."""
@@ -374,32 +427,36 @@ class EventRecording:
 
     # ------------------------------------------------------------------ full check
     def validate(self, chunk: int = 1 << 20) -> None:
-        """Check every event and pose of the file chunk by chunk (bounded memory)."""
+        """Check every event, index entry and pose of the file.
+
+        Reads ``chunk`` values at a time (memory bounded by the chunk, time proportional to
+        the data the file really stores: declared sizes are checked when it opens).
+        """
         for name in self._cameras:
             n = self._counts[name]
             for i0 in range(0, n, chunk):
                 self.events_slice(name, i0, min(n, i0 + chunk))
-            ms = self._ms_index(name)
+            ms = self._file[event_path(name, "ms_to_idx")]
             t = self._dataset(name, "t")
-            if n:
-                expect_len = int(t[n - 1]) // 1000 + 2
-                if len(ms) != expect_len:
-                    raise EventFormatError(
-                        self.path, event_path(name, "ms_to_idx"), f"length {len(ms)}, expected {expect_len}"
-                    )
-                # Every boundary must be a correct lower bound: spot-check all in chunks.
-                for m0 in range(0, len(ms) - 1, chunk):
-                    m1 = min(len(ms) - 1, m0 + chunk)
-                    idx = ms[m0:m1]
-                    edges = np.arange(m0, m1, dtype=np.int64) * 1000
-                    bad = np.zeros(len(idx), dtype=bool)
-                    at = idx < n  # the event at the entry must be at or after the boundary
-                    bad[at] |= _read_points(t, idx[at]) < edges[at]
-                    before = idx > 0  # the event before it must be earlier than the boundary
-                    bad[before] |= _read_points(t, idx[before] - 1) >= edges[before]
-                    if bad.any():
-                        m = m0 + int(np.flatnonzero(bad)[0])
-                        raise EventFormatError(self.path, event_path(name, "ms_to_idx"), f"wrong entry {int(ms[m])} at ms {m}")
+            prev = 0
+            # every entry must be a correct lower bound: ms[m] = #events with t < 1000 m
+            for m0 in range(0, len(ms), chunk):
+                m1 = min(len(ms), m0 + chunk)
+                idx = ms[m0:m1].astype(np.int64)
+                steps = np.diff(idx, prepend=prev)
+                bad = (steps < 0) | (idx > n)
+                if bad.any():
+                    m = m0 + int(np.flatnonzero(bad)[0])
+                    raise EventFormatError(self.path, event_path(name, "ms_to_idx"), f"wrong entry {int(ms[m])} at ms {m}")
+                prev = int(idx[-1])
+                edges = np.arange(m0, m1, dtype=np.int64) * 1000
+                at = idx < n  # the event at the entry must be at or after the boundary
+                bad[at] |= _read_points(t, idx[at], chunk) < edges[at]
+                before = idx > 0  # the event before it must be earlier than the boundary
+                bad[before] |= _read_points(t, idx[before] - 1, chunk) >= edges[before]
+                if bad.any():
+                    m = m0 + int(np.flatnonzero(bad)[0])
+                    raise EventFormatError(self.path, event_path(name, "ms_to_idx"), f"wrong entry {int(ms[m])} at ms {m}")
         if self._has_poses:
             self.poses()
 
@@ -425,6 +482,35 @@ class EventRecording:
     def __repr__(self) -> str:
         cams = ", ".join(f"{n}: {self._counts[n]} ev" for n in self._cameras)
         return f"EventRecording({str(self.path)!r}, {cams}, poses={'yes' if self._has_poses else 'no'})"
+
+
+def _check_stored(path, field: str, d: h5py.Dataset) -> None:
+    """A dataset must store every value it declares, in this file: a shape larger than the
+    stored data (unwritten chunks read as zeros) is refused before anything is allocated,
+    and so is data kept in other files (external storage, virtual datasets)."""
+    if d.is_virtual or d.id.get_create_plist().get_external_count() > 0:
+        raise EventFormatError(path, field, "stored outside this file (virtual or external dataset); evpose reads only self-contained files")
+    n = d.shape[0]
+    if n == 0:
+        return
+    if d.chunks is not None:
+        want = -(-n // d.chunks[0])
+        have = d.id.get_num_chunks()
+        if have != want:
+            raise EventFormatError(
+                path, field,
+                f"declares {n} values but stores {have} of its {want} chunks "
+                f"(file size {os.path.getsize(path)} bytes): the file is damaged or lies about its size",
+            )
+    elif d.id.get_create_plist().get_layout() == h5py.h5d.CONTIGUOUS:
+        want = n * d.dtype.itemsize
+        have = d.id.get_storage_size()
+        if have != want:
+            raise EventFormatError(
+                path, field,
+                f"declares {n} values ({want} bytes) but stores {have} bytes "
+                f"(file size {os.path.getsize(path)} bytes): the file is damaged or lies about its size",
+            )
 
 
 def _read_points(ds: h5py.Dataset, idx: np.ndarray, block: int = 1 << 18) -> np.ndarray:

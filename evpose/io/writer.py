@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 
 from ..geometry import Camera
-from ..types import JOINT_NAMES, PART_NAMES
+from ..types import JOINT_NAMES, PART_NAMES, first_inexact
 from .errors import EventFormatError
 from .format import (
     ALL_EVENT_DATASETS,
@@ -23,6 +23,7 @@ from .format import (
     camera_group,
     check_events_chunk,
     check_poses,
+    event_path,
 )
 
 
@@ -50,6 +51,7 @@ class _CameraStream:
             raise EventFormatError(
                 path, f"cameras/{name}/events", f"events lack field(s) {missing}; the camera was declared with {list(self.fields)}"
             )
+        events = self._exact(path, name, events)
         check_events_chunk(path, name, events, self.camera.width, self.camera.height, self.n, self.last_t)
         m = len(events)
         if m == 0:
@@ -57,7 +59,7 @@ class _CameraStream:
         for f in self.fields:
             d = self.datasets[f]
             d.resize((self.n + m,))
-            d[self.n :] = events[f].astype(ALL_EVENT_DATASETS[f], copy=False)
+            d[self.n :] = events[f]
         t = events["t"]
         # Millisecond boundaries that this chunk settles: all with 1000*m <= t_last of the chunk.
         last_ms = int(t[-1]) // 1000
@@ -68,6 +70,23 @@ class _CameraStream:
             self.next_ms = last_ms + 1
         self.n += m
         self.last_t = int(t[-1])
+
+    def _exact(self, path, name: str, events: np.ndarray) -> np.ndarray:
+        """The events in the file's dtypes; a value that does not fit exactly (a fraction,
+        NaN, out of range) is an error naming field and index, never rounded or wrapped."""
+        if all(events.dtype[f] == ALL_EVENT_DATASETS[f] for f in self.fields):
+            return events
+        out = np.empty(len(events), dtype=[(f, ALL_EVENT_DATASETS[f]) for f in self.fields])
+        for f in self.fields:
+            bad = first_inexact(events[f], ALL_EVENT_DATASETS[f])
+            if bad is not None:
+                raise EventFormatError(
+                    path, event_path(name, f),
+                    f"value {events[f][bad].item()!r} at index {self.n + bad} cannot be stored exactly as "
+                    f"{ALL_EVENT_DATASETS[f]} (events must hold integers within the field's range)",
+                )
+            out[f] = events[f]
+        return out
 
     def _append_ms(self, idx: np.ndarray) -> None:
         k = self.ms_dataset.shape[0]
@@ -90,8 +109,10 @@ class EventFileWriter:
                 w.append_events(camera.name, chunk)
             w.write_poses(t_us, joints3d)
 
-    Events are validated as they arrive (sorted, on the sensor, polarity 0/1) and
-    nothing is sorted, clipped or dropped: bad data raises :class:`EventFormatError`.
+    Events are validated as they arrive (sorted, on the sensor, polarity 0/1, values the
+    file's integer dtypes hold exactly: no fraction, NaN or out-of-range number) and
+    nothing is sorted, rounded, clipped or dropped: bad data raises :class:`EventFormatError`
+    naming the field and the index.
     Memory stays bounded by the chunk size. The file is complete only after
     :meth:`close` (the ms index is finished there).
 

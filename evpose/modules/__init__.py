@@ -1,7 +1,18 @@
 """LightningModules: self-supervised pretraining and pose fine-tuning."""
 
-from .checkpoints import CheckpointError, load_backbone_weights, read_checkpoint
+from .build import TargetError, allow_targets, allowed_targets
+from .checkpoints import CheckpointError, load_backbone_weights, read_checkpoint, read_checkpoint_data
 from .finetune import FinetuneModule
 from .pretrain import PretrainModule
 
-__all__ = ["CheckpointError", "FinetuneModule", "PretrainModule", "load_backbone_weights", "read_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "FinetuneModule",
+    "PretrainModule",
+    "TargetError",
+    "allow_targets",
+    "allowed_targets",
+    "load_backbone_weights",
+    "read_checkpoint",
+    "read_checkpoint_data",
+]

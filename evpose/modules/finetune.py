@@ -20,8 +20,8 @@ from ..models.losses import (
     part_targets,
     stage_sum,
 )
-from .build import build, to_plain
-from .checkpoints import load_backbone_weights
+from .build import build, check_spec, to_plain
+from .checkpoints import CheckedLoading, load_backbone_weights
 from .pretrain import CHECKPOINT_FORMAT
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
     }
 
 
-class FinetuneModule(L.LightningModule):
+class FinetuneModule(CheckedLoading, L.LightningModule):
     """Train :class:`evpose.models.PoseNet` on labelled windows.
 
     The loss of every stage is ``w_2d * L1(2D joints, px) + w_rel * L1(root-relative depth,
@@ -64,7 +64,8 @@ class FinetuneModule(L.LightningModule):
 
     Every argument is a plain value (dicts with ``_target_``), kept as hyperparameters, so
     ``FinetuneModule.load_from_checkpoint(path)`` and :func:`evpose.load_estimator` rebuild
-    the network from the checkpoint alone.
+    the network from the checkpoint alone. Every spec must name evpose's own classes
+    (:mod:`evpose.modules.build`); all are checked before anything is built.
 
     Args:
         net: spec of the :class:`~evpose.models.PoseNet` (with its backbone spec).
@@ -79,6 +80,8 @@ class FinetuneModule(L.LightningModule):
         graph: spec of the graph transform (used again at inference).
         config: the whole resolved run configuration.
     """
+
+    checkpoint_kind = "finetune"
 
     def __init__(
         self,
@@ -108,6 +111,8 @@ class FinetuneModule(L.LightningModule):
              "freeze_backbone": bool(freeze_backbone), "backbone_lr_factor": float(backbone_lr_factor),
              "graph": to_plain(graph), "config": to_plain(config)}
         )
+        for name in ("net", "optimizer", "scheduler", "graph"):
+            check_spec(self.hparams[name], name)
         self.net = build(self.hparams.net)
         K, P = self.net.num_joints, self.net.num_parts
         self.root_joints = list(self.net.joints3d[0].root_joints) if self.net.joints3d is not None else [5, 6]

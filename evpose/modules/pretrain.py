@@ -10,7 +10,8 @@ import lightning as L
 import torch
 from torch import nn
 
-from .build import build, to_plain
+from .build import build, check_spec, to_plain
+from .checkpoints import CheckedLoading
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 1
 
 
-class PretrainModule(L.LightningModule):
+class PretrainModule(CheckedLoading, L.LightningModule):
     """Backbone + one head per enabled pretext task; the loss is the weighted sum of the
     task losses. Logs ``train/<task>/loss``, ``train/loss``, ``train/skipped`` (windows a
     corruption refused) and, per validation epoch, every task's metrics and baselines as
@@ -26,6 +27,8 @@ class PretrainModule(L.LightningModule):
 
     Every argument is a plain value (dicts with ``_target_``), kept as hyperparameters, so
     ``PretrainModule.load_from_checkpoint(path)`` rebuilds the module from the file alone.
+    Every spec must name evpose's own classes (:mod:`evpose.modules.build`); all are checked
+    before anything is built.
 
     Args:
         backbone: spec of the backbone (:class:`evpose.models.RefinementStack`).
@@ -36,6 +39,8 @@ class PretrainModule(L.LightningModule):
         graph: spec of the graph transform the data used (kept for later use).
         config: the whole resolved run configuration (saved inside checkpoints).
     """
+
+    checkpoint_kind = "pretrain"
 
     def __init__(
         self,
@@ -54,6 +59,8 @@ class PretrainModule(L.LightningModule):
             {"backbone": backbone, "tasks": tasks, "optimizer": to_plain(optimizer), "scheduler": to_plain(scheduler),
              "graph": to_plain(graph), "config": to_plain(config)}
         )
+        for name in ("backbone", "tasks", "optimizer", "scheduler", "graph"):
+            check_spec(self.hparams[name], name)
         self.backbone = build(backbone)
         self.tasks = {name: build(spec) for name, spec in tasks.items()}
         self.heads = nn.ModuleDict({name: t.build_head(self.backbone.channels) for name, t in self.tasks.items()})

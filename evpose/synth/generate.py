@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
+from ..io.manifest import write_manifest
 from .movements import movement_spec
 from .presets import SynthConfig, preset_config
 from .recording import GENERATOR_VERSION, MANIFEST_SOURCE, synthesize_recording, write_synthetic_recording
@@ -123,8 +124,6 @@ def generate_dataset(
         FileExistsError: the folder holds a dataset of other parameters and
             ``overwrite`` is False.
     """
-    from ..data.manifest import write_manifest
-
     say = progress or (lambda s: None)
     config = preset_config(preset, **overrides)
     root = Path(out_dir)

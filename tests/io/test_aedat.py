@@ -201,3 +201,90 @@ def test_not_aedat_and_unsupported_versions(tmp_path):
         AedatReader(cut)
     with pytest.raises(FileNotFoundError):
         AedatReader(tmp_path / "missing.aedat")
+
+
+# ---------------------------------------------------------------------- the chip decides the layout
+def header_for(chip_class):
+    lines = [b"#!AER-DAT2.0\r\n", b"# This is a raw AE data file - do not edit\r\n"]
+    if chip_class is not None:
+        lines.append(b"# AEChip: " + chip_class.encode() + b"\r\n")
+    return lines + [b"# created Tue Mar 20 10:12:01 CET 2018\r\n"]
+
+
+def dvs128_address(x, y, p):
+    """jAER's DVS128 layout, written from its decoding rule: x = 127 - ((a & 0xFE) >> 1),
+    y = (a & 0x7F00) >> 8, ON when bit 0 is 0."""
+    return ((127 - x) << 1) | (y << 8) | (0 if p == 1 else 1)
+
+
+def reference_dvs128(records):
+    pol, spec = [], []
+    for a, t in records:
+        if a & 0x8000:
+            spec.append((t, a))
+        else:
+            pol.append((t, 127 - ((a & 0xFE) >> 1), (a & 0x7F00) >> 8, 1 if a & 1 == 0 else 0, 0))
+    return pol, spec
+
+
+def test_dvs128_file_decodes_with_jaer_dvs128_fields(tmp_path):
+    records = [(dvs128_address(0, 0, 1), 10), (dvs128_address(127, 127, 0), 11), (dvs128_address(5, 100, 1), 12),
+               (0x8000, 13), (dvs128_address(64, 3, 0), 20)]
+    path = write_aedat(tmp_path / "dvs.aedat", records, header=header_for("ch.unizh.ini.jaer.chip.retina.DVS128"))
+    with AedatReader(path) as r:
+        assert (r.chip.name, r.chip.width, r.chip.height) == ("dvs128", 128, 128)
+        out = r.read()
+    assert as_lists(out)[0] == [(10, 0, 0, 1, 0), (11, 127, 127, 0, 0), (12, 5, 100, 1, 0), (20, 64, 3, 0, 0)]
+    assert as_lists(out)[1] == [(13, 0x8000)]
+    # what the DAVIS layout makes of the same addresses (the old behaviour): y always 0, half
+    # the events taken for special ones (bit 10 is y's bit 2 in DVS128)
+    davis = read_aedat(write_aedat(tmp_path / "as346.aedat", records, header=header_for("eu.seebetter.ini.chips.davis.Davis346B")))
+    assert set(davis.y.tolist()) == {0} and len(davis.special_t) == 2 and as_lists(davis)[0] != as_lists(out)[0]
+
+
+@pytest.mark.parametrize("chunk", [3, 1 << 20])
+def test_random_dvs128_file_matches_the_reference(tmp_path, chunk):
+    rng = np.random.default_rng(128)
+    n = 2000
+    x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
+    addr = [dvs128_address(int(a), int(b), int(c)) for a, b, c in zip(x, y, p)]
+    addr = [a | 0x8000 if rng.random() < 0.02 else a for a in addr]
+    t = np.cumsum(rng.integers(0, 50, n)) + (1 << 32) - 20_000  # wraps once
+    records = [(a, int(v % (1 << 32))) for a, v in zip(addr, t)]
+    path = write_aedat(tmp_path / "r.aedat", records, header=header_for("ch.unizh.ini.jaer.chip.retina.Tmpdiff128"))
+    want_pol, want_spec = reference_dvs128([(a, int(v)) for a, v in zip(addr, t)])
+    with AedatReader(path, chunk_records=chunk) as r:
+        chunks = list(r)
+    got = [as_lists(c) for c in chunks]
+    assert sum((g[0] for g in got), []) == want_pol and sum((g[1] for g in got), []) == want_spec
+
+
+@pytest.mark.parametrize("chip_class, name, size", [
+    ("eu.seebetter.ini.chips.davis.DAVIS240C", "davis240", (240, 180)),
+    ("eu.seebetter.ini.chips.davis.Davis346B", "davis346", (346, 260)),
+    ("ch.unizh.ini.jaer.chip.multicamera.MultiDavis346BCameraChip", "davis346", (346, 260)),
+])
+def test_davis_chips_decode_davis_fields(tmp_path, chip_class, name, size):
+    records = [(polarity_address(239, 179, 1, 0), 5), (polarity_address(3, 4, 0, 0), 6), (0x400, 7)]
+    path = write_aedat(tmp_path / "d.aedat", records, header=header_for(chip_class))
+    with AedatReader(path) as r:
+        assert (r.chip.name, (r.chip.width, r.chip.height)) == (name, size)
+        out = r.read()
+    assert as_lists(out) == ([(5, 239, 179, 1, 0), (6, 3, 4, 0, 0)], [(7, 0x400)])
+
+
+def test_missing_or_unknown_chip_needs_chip_argument(tmp_path):
+    records = [(dvs128_address(10, 20, 1), 5)]
+    none = write_aedat(tmp_path / "none.aedat", records, header=header_for(None))
+    odd = write_aedat(tmp_path / "odd.aedat", records, header=header_for("org.example.SomeCamera"))
+    with pytest.raises(EventFormatError, match=r"none\.aedat: header: the header names no AEChip, so the address layout is unknown; pass chip="):
+        AedatReader(none)
+    with pytest.raises(EventFormatError, match=r"names AEChip 'org\.example\.SomeCamera', which this reader does not decode"):
+        read_aedat(odd)
+    for path in (none, odd):
+        assert as_lists(read_aedat(path, chip="dvs128"))[0] == [(5, 10, 20, 1, 0)]
+    with pytest.raises(ValueError, match=r"chip='atis' is not a chip this reader decodes; valid: dvs128, davis240, davis346"):
+        AedatReader(none, chip="atis")
+    dvs = write_aedat(tmp_path / "dvs.aedat", records, header=header_for("ch.unizh.ini.jaer.chip.retina.DVS128"))
+    with pytest.raises(EventFormatError, match=r"chip='davis346' was given, but the header's AEChip .*DVS128' is a dvs128"):
+        AedatReader(dvs, chip="davis346")  # e.g. the DHP19 converter on a DVS128 recording

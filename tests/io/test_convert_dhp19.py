@@ -356,3 +356,29 @@ def test_writer_chunk_cache_bounds_memory(tmp_path):
         assert w._file.id.get_access_plist().get_cache()[2] == 1 << 20
     with EventFileWriter(tmp_path / "b.h5", chunk_cache_bytes=4096) as w:
         assert w._file.id.get_access_plist().get_cache()[2] == 4096
+
+
+def test_runs_into_one_folder_add_up(tree, tmp_path):
+    """movements=[1], then movements=[2]: the manifest lists both (it used to forget mov1)."""
+    root, _ = tree
+    out = tmp_path / "out"
+    conv = dict(filters=FILTERS, progress=False, subjects=[1], sessions=[1])
+    first = DHP19Converter(movements=[1], **conv).run(root, out)
+    assert [r["path"] for r in first["recordings"]] == ["train/S01_session1_mov1.h5"]
+    second = DHP19Converter(movements=[2], **conv).run(root, out)
+    m = load_manifest(out)
+    assert [r["path"] for r in m["recordings"]] == ["train/S01_session1_mov1.h5", "train/S01_session1_mov2.h5"]
+    assert m["recordings"] == json.loads(json.dumps(second["recordings"]))
+    assert m["recordings"][0] == first["recordings"][0]  # the earlier entry, unchanged
+    assert [p.name for p in split_recordings(out, "train")] == ["S01_session1_mov1.h5", "S01_session1_mov2.h5"]
+    # the same movement again replaces its entry instead of listing it twice
+    DHP19Converter(movements=[2], **conv).run(root, out)
+    assert len(load_manifest(out)["recordings"]) == 2
+    # another split for subject 1 moves the earlier recording too
+    moved = DHP19Converter(movements=[2], train_subjects=[4], val_subjects=[1], **conv).run(root, out)
+    assert [(r["path"], r["split"]) for r in moved["recordings"]] == [
+        ("val/S01_session1_mov1.h5", "val"), ("val/S01_session1_mov2.h5", "val")]
+    assert (out / "val" / "S01_session1_mov1.h5").is_file() and not (out / "train" / "S01_session1_mov1.h5").exists()
+    # recordings of other filters are not mixed into the folder
+    with pytest.raises(ValueError, match=r"holds recordings converted with filters .* \(e\.g\. val/S01_session1_mov1\.h5\)"):
+        DHP19Converter(filters=DHP19Filters.none(), progress=False, subjects=[13]).run(root, out)

@@ -31,3 +31,28 @@ def compose_cfg(tiny_dataset, tmp_path):
             )
 
     return _compose
+
+
+@pytest.fixture(scope="session")
+def pretrained_ckpt(tiny_dataset, tmp_path_factory):
+    """A pretraining checkpoint written by today's evpose-pretrain (tiny run)."""
+    from evpose.cli.pretrain import run as pretrain
+
+    out = tmp_path_factory.mktemp("pre")
+    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
+        cfg = compose("pretrain", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST])
+    return pretrain(cfg)["last"]
+
+
+@pytest.fixture(scope="session")
+def finetuned_ckpt(tiny_dataset, tmp_path_factory, pretrained_ckpt):
+    """A fine-tuning checkpoint written by today's evpose-finetune, from ``pretrained_ckpt``."""
+    from evpose.cli.finetune import run as finetune
+
+    out = tmp_path_factory.mktemp("ft")
+    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
+        cfg = compose("finetune", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST,
+                                             f"pretrained={pretrained_ckpt}"])
+    res = finetune(cfg)
+    assert res["pretrained"] == str(pretrained_ckpt)
+    return res["last"]

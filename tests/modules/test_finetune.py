@@ -13,39 +13,9 @@ import pytest
 import torch
 
 from evpose.cli.finetune import find_latest_pretraining, run as finetune
-from evpose.cli.pretrain import run as pretrain
 from evpose.estimator import load_estimator
 from evpose.io import EventRecording
 from evpose.modules import CheckpointError, FinetuneModule, PretrainModule
-
-
-@pytest.fixture(scope="module")
-def pretrained_ckpt(tiny_dataset, tmp_path_factory):
-    from hydra import compose, initialize_config_dir
-
-    from evpose.cli import _hydra
-    from tests.modules.conftest import FAST
-
-    out = tmp_path_factory.mktemp("pre")
-    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
-        cfg = compose("pretrain", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST])
-    return pretrain(cfg)["last"]
-
-
-@pytest.fixture(scope="module")
-def finetuned_ckpt(tiny_dataset, tmp_path_factory, pretrained_ckpt):
-    from hydra import compose, initialize_config_dir
-
-    from evpose.cli import _hydra
-    from tests.modules.conftest import FAST
-
-    out = tmp_path_factory.mktemp("ft")
-    with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
-        cfg = compose("finetune", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *FAST,
-                                             f"pretrained={pretrained_ckpt}"])
-    res = finetune(cfg)
-    assert res["pretrained"] == str(pretrained_ckpt)
-    return res["last"]
 
 
 def test_fast_dev_run(compose_cfg, capsys):
@@ -141,6 +111,37 @@ def test_estimator_bad_input_and_empty_window(finetuned_ckpt, tiny_dataset):
     out = est.predict(ev, cam)
     assert len(out["parts"]) == len(out["node_index"]) <= 400
     assert np.all(np.diff(out["node_index"]) > 0)
+
+
+def test_predict_on_degenerate_input(finetuned_ckpt, tiny_dataset):
+    """Fewer than MIN_EVENTS events: no guess (NaN joints, confidence 0); polarity outside
+    {1, 0, -1}: an error naming the value and index."""
+    from evpose.estimator import MIN_EVENTS
+
+    est = load_estimator(finetuned_ckpt)
+    with EventRecording(next((tiny_dataset / "test").glob("*.h5"))) as r:
+        cam = r.camera("cam2")
+        ev = r.events_slice("cam2", 0, 3000)
+    for n in (1, MIN_EVENTS - 1):
+        out = est.predict(ev[:n], cam)
+        assert np.all(out["confidence"] == 0) and np.isnan(out["joints2d"]).all() and np.isnan(out["joints3d"]).all()
+        assert len(out["parts"]) == len(out["node_index"]) == n and np.all(out["parts"] == -1)
+    enough = est.predict(ev[:MIN_EVENTS], cam)
+    assert np.isfinite(enough["joints2d"]).all() and np.all(enough["confidence"] > 0)
+    # a batch mixing sparse and full windows gives each window its own answer
+    many = est.predict_many([(ev[:1], cam), (ev, cam), (ev[:0], cam)])
+    np.testing.assert_allclose(many[1].joints2d, est.predict(ev, cam)["joints2d"], rtol=0, atol=1e-4)
+    assert np.isnan(many[0].joints2d).all() and np.isnan(many[2].joints2d).all() and many[0].confidence.sum() == 0
+    assert est.predict(ev[:1], cam) is not None and load_estimator(finetuned_ckpt, min_events=1).predict(
+        ev[:1], cam)["confidence"].shape == (13,)
+    for bad in (5, -3, 2):
+        wrong = ev.copy()
+        wrong["p"][7] = bad
+        with pytest.raises(ValueError, match=rf"event polarity {bad} at index 7; expected 1 \(ON\) and 0 or -1 \(OFF\)"):
+            est.predict(wrong, cam)
+    signed = ev.copy()
+    signed["p"] = np.where(ev["p"] == 1, 1, -1)
+    np.testing.assert_array_equal(est.predict(signed, cam)["joints2d"], est.predict(ev, cam)["joints2d"])
 
 
 def test_label_efficiency_runner_with_a_given_pretraining(tiny_dataset, pretrained_ckpt, tmp_path):

@@ -12,6 +12,11 @@ match the requested ones, else the run stops before converting anything). The
 manifest is rewritten after every recording. A recording that fails is logged, listed
 under ``failed`` and the run goes on; known corrupt recordings are listed under
 ``skipped`` with the reason.
+
+Runs add up: converting ``movements=[1]`` and then ``movements=[2]`` into one folder
+gives a manifest of both. The entries of the recordings a run does not touch are kept
+(their files must be there, and converted with the same filters), and the splits of
+all follow the latest run's subjects.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ... import __version__
+from ..manifest import MANIFEST_NAME, load_manifest, write_manifest
 from ..recording import EventRecording
 from .filters import DHP19Filters
 from .layout import (
@@ -120,8 +126,6 @@ class DHP19Converter:
         Returns:
             The manifest written to ``<out>/manifest.json``.
         """
-        from ...data.manifest import write_manifest  # here: evpose.data imports torch, the converter does not need it
-
         root, out = Path(root), Path(out)
         recordings, missing = walk_dhp19(root, self.subjects, self.sessions, self.movements)
         if missing:
@@ -143,6 +147,7 @@ class DHP19Converter:
                     log.info("%s: moved to the %s split", moved, path.parent.name)
         if not self.overwrite:
             self._check_previous(plan)
+        earlier = self._earlier_entries(out, plan, missing)
         manifest = {
             "source": "dhp19",
             "parameters": self.parameters(root),
@@ -169,9 +174,10 @@ class DHP19Converter:
                     log.info("%s: already converted, kept", label)
                 else:
                     self._convert_one(rec, out, path, label, manifest, where, bar, size)
-                write_manifest(out, manifest)
+                write_manifest(out, _merged(manifest, earlier))
         finally:
             bar.close()
+        manifest = _merged(manifest, earlier)
         write_manifest(out, manifest)
         log.info(
             "DHP19 conversion: %d recordings in %s, %d skipped, %d failed (%.0f s)",
@@ -217,6 +223,55 @@ class DHP19Converter:
             partial.unlink(missing_ok=True)
             bar.update(max(size - done, 0))
 
+    def _earlier_entries(self, out: Path, plan, missing) -> dict[str, list]:
+        """The entries of ``<out>/manifest.json`` about recordings this run does not touch
+        (kept: the manifest lists every recording of the folder), moved to the split this
+        run's subjects give them.
+
+        Raises:
+            ValueError: the folder holds another kind of dataset, or recordings converted
+                with other filters.
+        """
+        empty = {"recordings": [], "skipped": [], "failed": []}
+        if not (out / MANIFEST_NAME).exists():
+            return empty
+        previous = load_manifest(out)
+        if previous.get("source") != "dhp19":
+            raise ValueError(f"{out} holds a {previous.get('source')!r} dataset, not converted DHP19; use another out= folder")
+        this_run = {(r.subject, r.session, r.movement) for r, _ in plan} | {_key(m) for m in missing}
+        kept = []
+        for entry in previous["recordings"]:
+            if _key(entry) in this_run:
+                continue
+            if not (out / entry["path"]).is_file():
+                log.warning("%s: listed by the previous manifest but missing; dropped from the manifest", out / entry["path"])
+                continue
+            kept.append(dict(entry))
+        want = self.filters.to_dict()
+        got = (previous.get("parameters") or {}).get("filters")
+        if kept and got != want:
+            raise ValueError(
+                f"{out} holds recordings converted with filters {got} (e.g. {kept[0]['path']}), not the requested {want}; "
+                "use another out= folder, or convert those recordings again with these filters"
+            )
+        for entry in kept:
+            try:
+                split = split_of(entry["subject"], self.train_subjects, self.test_subjects, self.val_subjects)
+            except ValueError:  # a subject of no split now: it stays where it is
+                continue
+            if split != entry["split"]:
+                src = out / entry["path"]
+                dst = out / split / src.name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                src.replace(dst)
+                log.info("%s: moved to the %s split", src, split)
+                entry.update(path=dst.relative_to(out).as_posix(), split=split)
+        return {
+            "recordings": kept,
+            "skipped": [e for e in previous.get("skipped", []) if _key(e) not in this_run],
+            "failed": [e for e in previous.get("failed", []) if _key(e) not in this_run],
+        }
+
     def _check_previous(self, plan) -> None:
         """Refuse to mix files converted with other filters into one dataset."""
         want = self.filters.to_dict()
@@ -235,6 +290,16 @@ class DHP19Converter:
                     f"{path} was converted with filters {got}, not the requested {want}; "
                     "use another out= folder, or overwrite=true to convert everything again"
                 )
+
+
+def _key(entry: dict) -> tuple:
+    return (entry.get("subject"), entry.get("session"), entry.get("movement"))
+
+
+def _merged(manifest: dict, earlier: dict[str, list]) -> dict:
+    """This run's manifest with the earlier entries it keeps, each list in DHP19's order."""
+    order = lambda e: tuple(-1 if v is None else int(v) for v in _key(e))  # noqa: E731
+    return {**manifest, **{k: sorted([*earlier[k], *manifest[k]], key=order) for k in earlier}}
 
 
 def _entry(out: Path, path: Path, rec: DHP19Recording) -> dict:

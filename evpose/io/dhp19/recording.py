@@ -125,7 +125,9 @@ def convert_recording(
     joints = read_xyzpos(vicon)
     tick = on_bytes or (lambda n: None)
 
-    with AedatReader(aedat, chunk_records=chunk_records) as reader:
+    # DHP19 recorded four DAVIS346 on one jAER MultiDavis346BCameraChip: a file whose header
+    # names no chip is read as that, one that names another chip is refused
+    with AedatReader(aedat, chunk_records=chunk_records, chip="davis346") as reader:
         scan = _scan(reader, filters, tick)
         if scan.num_polarity == 0:
             raise EventFormatError(aedat, "events", "no polarity events in the file")
