@@ -40,7 +40,8 @@ def main() -> None:
     cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
     graph = instantiate(cfg.graph)
     transform = PoseGraphTransform(graph, cfg.model.num_parts)
-    module = FinetuneModule(cfg.model.net, cfg.optimizer, graph=cfg.graph)
+    module = FinetuneModule(cfg.model.net, cfg.optimizer, loss_weights=cfg.loss_weights,
+                            heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
     net = module.net
     ds = EventWindowDataset(split_recordings(root, "test"), num_events=7500, history_us=cfg.data.history_us)
     idx = torch.linspace(0, len(ds) - 1, args.windows).round().long().tolist()
@@ -72,7 +73,8 @@ def main() -> None:
         b = batches[s % len(batches)]
         t0 = time.perf_counter()
         outs = net(b)
-        loss = sum(module.losses(outs, b).values())
+        w = module.hparams.loss_weights
+        loss = sum(w[k] * v for k, v in module.losses(outs, b).items())
         opt.zero_grad()
         loss.backward()
         opt.step()

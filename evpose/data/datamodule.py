@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -52,6 +53,8 @@ class EventDataModule(L.LightningDataModule):
             there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None (default,
             and in every shipped config): never, a folder without a dataset is an error
             that says how to make one.
+        cache_workers: processes that fill the cache before training starts (default 0:
+            the loader fills it during the first epoch).
         cache: keep the graphs of the windows on disk (:class:`CachedGraphDataset`), built
             once, read back in later epochs and runs: ``True`` puts them under
             ``<root>/.cache/graphs``, a path elsewhere; False (default) builds every graph
@@ -86,6 +89,7 @@ class EventDataModule(L.LightningDataModule):
         test_split: str = "test",
         generate_preset: str | None = None,
         cache: bool | str | Path = False,
+        cache_workers: int = 0,
     ):
         super().__init__()
         if not 0.0 < label_fraction <= 1.0:
@@ -112,6 +116,7 @@ class EventDataModule(L.LightningDataModule):
             self.cache_dir = None
         else:
             self.cache_dir = Path(cache)
+        self.cache_workers = int(cache_workers)
         self._datasets: dict[str, Dataset] = {}
         self._train_sampler: EpochSampler | None = None
         self._resume: dict | None = None
@@ -176,8 +181,14 @@ class EventDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit"):
-            self.dataset("train")
-            self.dataset("val")
+            for split in ("train", "val"):
+                ds = self.dataset(split)
+                if isinstance(ds, CachedGraphDataset) and self.cache_workers:
+                    t0 = time.perf_counter()
+                    built = ds.fill(self.cache_workers)
+                    if built:
+                        log.info("%s: built %d graphs into the cache in %.0f s (%d processes)", split, built,
+                                 time.perf_counter() - t0, self.cache_workers)
         if stage in ("validate",):
             self.dataset("val")
         if stage in (None, "test"):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 from torch_geometric.data import Data
 
 log = logging.getLogger(__name__)
@@ -134,5 +134,42 @@ class CachedGraphDataset(Dataset):
         os.replace(tmp, path)
         return data
 
-    def __getstate__(self):
-        return self.__dict__.copy()
+    def missing(self) -> list[int]:
+        """Positions (in this dataset) whose graph is not in the cache yet."""
+        idx = self.index if self.index is not None else range(len(self.base))
+        return [j for j, i in enumerate(idx) if not self.file_of(i).exists()]
+
+    def fill(self, num_workers: int = 0) -> int:
+        """Build every missing graph now, in ``num_workers`` processes (0: this one), so
+        that training starts on a full cache and its loader only reads. Returns the number
+        of graphs built."""
+        todo = self.missing()
+        if not todo:
+            return 0
+        if num_workers <= 0:
+            for j in todo:
+                self[j]
+            return len(todo)
+        loader = DataLoader(_Filler(self, todo), batch_size=None, num_workers=num_workers, collate_fn=_first)
+        for _ in loader:
+            pass
+        return len(todo)
+
+
+class _Filler(Dataset):
+    """Builds (and caches) graphs in a loader worker, returning nothing through the pipe."""
+
+    def __init__(self, cached: CachedGraphDataset, todo: list[int]):
+        self.cached, self.todo = cached, todo
+
+    def __len__(self) -> int:
+        return len(self.todo)
+
+    def __getitem__(self, k: int) -> int:
+        torch.set_num_threads(1)
+        self.cached[self.todo[k]]
+        return 0
+
+
+def _first(x):
+    return x

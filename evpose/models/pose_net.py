@@ -25,7 +25,8 @@ class PoseNet(nn.Module):
         root_joints: joints averaged into the root (mid-hip for DHP19).
         offset_scale_px, confidence_radius_px: see :class:`Joints2DHead`.
         depth_scale_mm, gamma_init: see :class:`Joints3DHead`.
-        detach_depth_prob, gamma_sees_k: see :class:`Joints3DHead` (``detach_prob``, ``gamma_sees_k``).
+        detach_depth_prob, gamma_sees_k, root_from: see :class:`Joints3DHead` (``detach_prob``,
+            ``gamma_sees_k``, ``root_from``).
         root_box_from_labels: in training, RootNet's k comes from the box of the labelled 2D
             joints (as RootNet trains on given boxes) instead of the predicted ones, so the
             root depth learns from a right box while the 2D is still wrong (default False);
@@ -53,6 +54,7 @@ class PoseNet(nn.Module):
         root_box_from_labels: bool = False,
         detach_depth_prob: bool = False,
         gamma_sees_k: bool = False,
+        root_from: str = "rootnet",
     ):
         super().__init__()
         if backbone.num_maps != num_joints:
@@ -68,7 +70,7 @@ class PoseNet(nn.Module):
         self.joints3d = (
             nn.ModuleList(
                 Joints3DHead(C, num_joints, tuple(root_joints), depth_scale_mm=depth_scale_mm, gamma_init=gamma_init,
-                             detach_prob=detach_depth_prob, gamma_sees_k=gamma_sees_k)
+                             detach_prob=detach_depth_prob, gamma_sees_k=gamma_sees_k, root_from=root_from)
                 for _ in range(S)
             )
             if joints3d

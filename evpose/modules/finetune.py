@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 #: Default loss weights: 2D joints (px), root-relative depth (per 100 mm), root depth
 #: (log ratio), body parts (cross-entropy).
-DEFAULT_LOSS_WEIGHTS = {"joints2d": 1.0, "heatmap": 0.0, "rel_depth": 1.0, "root_depth": 5.0, "parts": 1.0}
+DEFAULT_LOSS_WEIGHTS = {"joints2d": 1.0, "heatmap": 10.0, "rel_depth": 1.0, "root_depth": 5.0, "parts": 1.0}
 
 
 def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
@@ -57,10 +57,17 @@ def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
 class FinetuneModule(CheckedLoading, L.LightningModule):
     """Train :class:`evpose.models.PoseNet` on labelled windows.
 
-    The loss of every stage is ``w_2d * L1(2D joints, px) + w_rel * L1(root-relative depth,
-    per 100 mm) + w_root * |ln Z_root - ln Z_root*| + w_parts * CE(parts)``, summed over the
-    stages with ``stage_weights`` (intermediate supervision). Validation logs MPJPE 2D (px),
-    MPJPE 3D (mm, the monocular 3D head), PCK@5/10 px and part mIoU as ``val/...``.
+    The loss of every stage is ``w_2d * L1(2D joints, px) + w_heatmap * KL(node heatmaps) +
+    w_rel * L1(root-relative depth, per 100 mm) + w_root * |ln Z_root - ln Z_root*| + w_parts *
+    CE(parts)``, summed over the stages with ``stage_weights`` (intermediate supervision). The
+    heatmap term is the KL divergence of each joint's node distribution (the soft-argmax's
+    probabilities) from a Gaussian of each node's distance to the labelled joint
+    (:func:`~evpose.models.losses.heatmap_loss`): a direct, per-node signal where the integral
+    loss alone moves probability mass in almost any direction that shifts the mean.
+    Validation logs MPJPE 2D (px), MPJPE 3D (mm, the monocular 3D head), PCK@5/10 px, part
+    mIoU and the mean-pose baseline's MPJPE 2D (``val/baseline_mpjpe2d_mean_pose``, the mean
+    3D pose of the training windows of the first epoch projected into each window's camera)
+    as ``val/...``.
 
     Every argument is a plain value (dicts with ``_target_``), kept as hyperparameters, so
     ``FinetuneModule.load_from_checkpoint(path)`` and :func:`evpose.load_estimator` rebuild
@@ -71,9 +78,10 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         net: spec of the :class:`~evpose.models.PoseNet` (with its backbone spec).
         optimizer: spec of a partial optimizer.
         scheduler: spec of a partial schedule (called with the optimizer and the total steps), or None.
-        loss_weights: weights of ``joints2d``, ``rel_depth``, ``root_depth``, ``parts``.
+        loss_weights: weights of ``joints2d``, ``heatmap``, ``rel_depth``, ``root_depth``, ``parts``.
         stage_weights: weight of each stage's loss (default 1 each).
         joint_loss_kind: ``"l1"``, ``"smooth_l1"`` or ``"l2"`` for the 2D joints.
+        heatmap_sigma_px: the standard deviation of the heatmap targets (px).
         freeze_backbone: train the heads only.
         backbone_lr_factor: the backbone's learning rate as a share of the heads' (e.g. 0.1
             for a pretrained backbone).

@@ -119,3 +119,13 @@ def test_datamodule_cache_gives_the_same_batches(tiny_dataset, tmp_path):
     assert any((tmp_path / "cache").rglob("*.pt"))
     default = EventDataModule(tiny_dataset, pose_transform(), cache=True, **kw)
     assert default.cache_dir == tiny_dataset / ".cache" / "graphs"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_fill_builds_every_missing_graph_once(windows, tmp_path, workers):
+    cached = CachedGraphDataset(Subset(windows, [0, 2, 4]), pose_transform(), tmp_path / "c")
+    cached[1]  # window 2 already there
+    assert cached.missing() == [0, 2]
+    assert cached.fill(workers) == 2
+    assert cached.missing() == [] and cached.fill(workers) == 0
+    assert_same_graph(cached[2], pose_transform()(windows.raw_sample(4)))

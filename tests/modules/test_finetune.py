@@ -170,3 +170,42 @@ def test_label_efficiency_runner_with_a_given_pretraining(tiny_dataset, pretrain
         label_efficiency(compose_config("label_efficiency", [*overrides, f"pretrained={tmp_path / 'no_such.ckpt'}"]))
     with pytest.raises(ValueError, match="unknown arm"):
         label_efficiency(compose_config("label_efficiency", [*overrides, "arms=[a,x]"]))
+
+
+def test_the_default_network_overfits_a_handful_of_windows(compose_cfg):
+    """A network that can learn drives the training error of a few fixed windows to a few
+    pixels: the default architecture (narrow, 400 nodes) on 4 windows, 60 steps, on CPU.
+    Measured: 3.6 px after 50 steps; without the heatmap loss, map scale, global context,
+    position and camera inputs and time-squeezed levels, 16.2 px (and 7.8 after 75)."""
+    from hydra.utils import instantiate
+    from torch_geometric.data import Batch
+
+    from evpose.data import PoseGraphTransform
+
+    cfg = compose_cfg("finetune", ["data.cache=false"])
+    torch.manual_seed(0)
+    graph = instantiate(cfg.graph)
+    dm = instantiate(cfg.data, transform=PoseGraphTransform(graph, cfg.model.num_parts), labels=True)
+    ds = dm.dataset("train")
+    batch = Batch.from_data_list([ds[i] for i in range(4)])
+    module = FinetuneModule(cfg.model.net, cfg.optimizer, loss_weights=cfg.loss_weights,
+                            heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
+    opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
+    w = module.hparams.loss_weights
+
+    def train_mpjpe():
+        with torch.no_grad():
+            o = module.eval()(batch)[-1]
+        module.train()
+        err = (o["joints2d"] - batch.joints2d).norm(dim=-1)
+        return float(err[batch.visible].mean())
+
+    start = train_mpjpe()
+    for _ in range(60):
+        loss = sum(w[k] * v for k, v in module.losses(module(batch), batch).items())
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+        opt.step()
+    end = train_mpjpe()
+    assert end < 5.0, f"training MPJPE of 4 windows went from {start:.1f} px only to {end:.1f} px"

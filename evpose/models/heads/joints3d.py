@@ -13,6 +13,10 @@ from ..layers import mlp
 from ..scatter import scatter_max_rows, scatter_mean_rows
 
 
+#: The depth that ``root_from="features"`` scales (mm): a person about 3 m from the camera.
+ROOT_REF_MM = 3000.0
+
+
 class Joints3DHead(nn.Module):
     """Lift the 2D joints to 3D with the camera.
 
@@ -40,6 +44,9 @@ class Joints3DHead(nn.Module):
         detach_prob: average the per-node depths with the 2D head's probabilities without
             letting the depth loss move them (the depth loss then trains depths, not where
             the joints are; default False).
+        root_from: ``"rootnet"`` (``Z_root = gamma * k``) or ``"features"``
+            (``Z_root = gamma * 3 m``: the window's pooled features alone, e.g. with the
+            backbone's camera input in a fixed rig, where the distance hardly varies).
         gamma_sees_k: give gamma's MLP ``ln k`` too. The box of the joints grows and shrinks
             with the pose (arms up, squats) far more than with the distance in a fixed rig
             (on the demo data ``ln(Z / k)`` varies by 0.19-0.23 per camera, ``ln Z`` by
@@ -63,6 +70,7 @@ class Joints3DHead(nn.Module):
         min_box_side_px: float = 16.0,
         detach_prob: bool = False,
         gamma_sees_k: bool = False,
+        root_from: str = "rootnet",
     ):
         super().__init__()
         self.root_joints = list(root_joints)
@@ -71,10 +79,13 @@ class Joints3DHead(nn.Module):
         self.min_box_side_px = min_box_side_px
         self.detach_prob = bool(detach_prob)
         self.depth = nn.Linear(in_channels, num_joints)
+        if root_from not in ("rootnet", "features"):
+            raise ValueError(f"root_from must be 'rootnet' or 'features', got {root_from!r}")
+        self.root_from = root_from
         self.gamma_sees_k = bool(gamma_sees_k)
         self.gamma = mlp([2 * in_channels + int(self.gamma_sees_k), in_channels, 1], norm=True)
         nn.init.normal_(self.gamma[-1].weight, std=1e-3)  # small, not zero: gradients reach the MLP
-        nn.init.constant_(self.gamma[-1].bias, math.log(gamma_init))
+        nn.init.constant_(self.gamma[-1].bias, math.log(gamma_init) if root_from == "rootnet" else 0.0)
 
     def forward(self, h, prob, joints2d, batch, num_graphs: int, cam_K, cam_R, cam_t, box_weight=None,
                 box_joints2d=None):
@@ -95,7 +106,7 @@ class Joints3DHead(nn.Module):
         if self.gamma_sees_k:  # k in log units around 3 m, so gamma can correct (or undo) it
             pooled = torch.cat([pooled, (k.log() - math.log(3000.0))[:, None].to(pooled.dtype)], dim=-1)
         gamma = self.gamma(pooled).squeeze(-1).exp()
-        root_depth = gamma * k
+        root_depth = gamma * (k if self.root_from == "rootnet" else k.new_full(k.shape, ROOT_REF_MM))
         z = root_depth[:, None] + rel
         xc = back_project(joints2d, z, cam_K)
         xw = camera_to_world(xc, cam_R, cam_t)
