@@ -89,3 +89,35 @@ def test_newest_metrics_file_wins(tmp_path):
         (d / "metrics.csv").write_text(CSV)
         os.utime(d / "metrics.csv", (time.time() + i, time.time() + i))
     assert find_metrics_csv(tmp_path) == tmp_path / "a" / "metrics.csv"
+
+
+def _write_curve(path, values, baseline):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["train_minutes,wall_minutes,step,epoch,value,baseline"]
+    for i, v in enumerate(values):
+        lines.append(f"{i + 1},{i + 1.2},{100 * (i + 1)},0,{v},{baseline}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_learning_curves_of_runs_with_one_shared_baseline_line(tmp_path):
+    from evpose.viz.curves import plot_learning_curve, read_learning_curve
+
+    _write_curve(tmp_path / "a" / "learning_curve.csv", [20.0, 12.0, 10.0], 18.23)
+    _write_curve(tmp_path / "b" / "learning_curve.csv", [19.0, 9.0, 7.0, 6.5], 18.23)
+    cols = read_learning_curve(tmp_path / "a")
+    assert cols["value"] == [20.0, 12.0, 10.0] and cols["step"] == [100.0, 200.0, 300.0]
+    fig = plot_learning_curve({"default": tmp_path / "a", "long": tmp_path / "b" / "learning_curve.csv"})
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    # two runs and one baseline line (the second run's equal baseline is not drawn again)
+    assert labels == ["default", "mean training pose (18.23), default", "long"]
+    assert list(ax.get_lines()[2].get_ydata()) == [19.0, 9.0, 7.0, 6.5]
+    assert list(ax.get_lines()[1].get_ydata()) == [18.23, 18.23]
+
+
+def test_a_learning_curve_file_of_another_kind_is_refused(tmp_path):
+    from evpose.viz.curves import read_learning_curve
+
+    (tmp_path / "x.csv").write_text("step,loss\n1,2\n")
+    with pytest.raises(ValueError, match="not a learning_curve.csv"):
+        read_learning_curve(tmp_path / "x.csv")
