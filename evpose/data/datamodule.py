@@ -60,6 +60,9 @@ class EventDataModule(L.LightningDataModule):
             ``<root>/.cache/graphs``, a path elsewhere; False (default) builds every graph
             every time. Only for deterministic transforms (fine-tuning, evaluation; not the
             random corruptions of pretraining).
+        cache_in_memory: also keep the cached graphs read in memory (useful without data
+            workers, when the page cache does not keep the files; about 340 KB per graph of
+            1024 nodes).
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class EventDataModule(L.LightningDataModule):
         generate_preset: str | None = None,
         cache: bool | str | Path = False,
         cache_workers: int = 0,
+        cache_in_memory: bool = False,
     ):
         super().__init__()
         if not 0.0 < label_fraction <= 1.0:
@@ -117,6 +121,7 @@ class EventDataModule(L.LightningDataModule):
         else:
             self.cache_dir = Path(cache)
         self.cache_workers = int(cache_workers)
+        self.cache_in_memory = bool(cache_in_memory)
         self._datasets: dict[str, Dataset] = {}
         self._train_sampler: EpochSampler | None = None
         self._resume: dict | None = None
@@ -174,7 +179,7 @@ class EventDataModule(L.LightningDataModule):
                 cams = self.cameras if train else self.eval_cameras
                 key = cache_key(transform, {**self.window_kwargs, "cameras": cams, "split": self.splits[split],
                                             "label_fraction": self.label_fraction if train else 1.0, "seed": self.seed})
-                ds = CachedGraphDataset(ds, transform, self.cache_dir / key)
+                ds = CachedGraphDataset(ds, transform, self.cache_dir / key, in_memory=self.cache_in_memory)
                 log.info("%s: graphs cached in %s", split, self.cache_dir / key)
             self._datasets[split] = ds
         return self._datasets[split]

@@ -29,7 +29,11 @@ from torch_geometric.data import Data
 log = logging.getLogger(__name__)
 
 #: Bump when the stored layout changes: old cache folders are then ignored.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+
+#: Integer tensors stored as int32 when their values fit (half the bytes of int64 edge
+#: indices), restored to int64 on reading.
+_COMPACT_KEYS = ("edge_index",)
 
 
 def fingerprint(obj) -> object:
@@ -72,7 +76,19 @@ def _to_plain(data: Data) -> dict:
             out[k] = v
         else:
             raise TypeError(f"graph attribute {k!r} of type {type(v).__name__} cannot be cached")
+    compact = [k for k in _COMPACT_KEYS if isinstance(out.get(k), torch.Tensor) and out[k].dtype == torch.int64
+               and (out[k].numel() == 0 or int(out[k].abs().max()) < 2**31)]
+    for k in compact:
+        out[k] = out[k].to(torch.int32)
+    out["__int64__"] = compact
     return out
+
+
+def _from_plain(stored: dict) -> Data:
+    stored = dict(stored)
+    for k in stored.pop("__int64__", ()):
+        stored[k] = stored[k].to(torch.int64)
+    return Data.from_dict(stored)
 
 
 class CachedGraphDataset(Dataset):
@@ -84,13 +100,20 @@ class CachedGraphDataset(Dataset):
     of the full dataset. Writes are atomic (a temporary file renamed), so loader workers
     and interrupted runs never leave a half-written entry.
 
+    With ``in_memory`` the entries read are also kept in this process's memory (the demo's
+    4451 training graphs take about 1.5 GB): later epochs then read nothing from disk, which
+    matters where the page cache does not keep the files (measured on the 2-core VM: 8.6 ms
+    per file from disk against 3.3 ms from the page cache and none from memory). It helps
+    a loader without workers (workers are new processes every epoch).
+
     Args:
         dataset: the windows (its ``transform`` is ignored; ``transform`` is used).
         transform: sample dict -> ``Data`` (or None to skip the window), deterministic.
         folder: the cache folder of this dataset, transform and window settings.
+        in_memory: also keep the entries read in memory (default False).
     """
 
-    def __init__(self, dataset, transform, folder):
+    def __init__(self, dataset, transform, folder, in_memory: bool = False):
         base, index = dataset, None
         if isinstance(dataset, Subset):
             base, index = dataset.dataset, list(dataset.indices)
@@ -101,6 +124,8 @@ class CachedGraphDataset(Dataset):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._stamps = {i: self._stamp(p) for i, p in enumerate(base.paths)}
+        self.in_memory = bool(in_memory)
+        self._memory: dict[int, dict] = {}
 
     @staticmethod
     def _stamp(path: Path) -> str:
@@ -119,20 +144,29 @@ class CachedGraphDataset(Dataset):
 
     def __getitem__(self, j: int):
         i = self.index[j] if self.index is not None else j
+        stored = self._memory.get(i)
+        if stored is None:
+            stored = self._read(i)
+        if stored is None:
+            data = self.transform(self.base.raw_sample(i))
+            stored = {"__skipped__": True} if data is None else _to_plain(data)
+            path = self.file_of(i)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            torch.save(stored, tmp)
+            os.replace(tmp, path)
+        if self.in_memory:
+            self._memory[i] = stored
+        return None if stored.get("__skipped__") else _from_plain(stored)
+
+    def _read(self, i: int) -> dict | None:
         path = self.file_of(i)
-        if path.exists():
-            try:
-                stored = torch.load(path, weights_only=True)
-            except Exception as e:  # a damaged entry is rebuilt, not trusted
-                log.warning("graph cache: unreadable entry %s (%s): rebuilding it", path, e)
-            else:
-                return None if stored.get("__skipped__") else Data.from_dict(stored)
-        data = self.transform(self.base.raw_sample(i))
-        payload = {"__skipped__": True} if data is None else _to_plain(data)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-        return data
+        if not path.exists():
+            return None
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception as e:  # a damaged entry is rebuilt, not trusted
+            log.warning("graph cache: unreadable entry %s (%s): rebuilding it", path, e)
+            return None
 
     def missing(self) -> list[int]:
         """Positions (in this dataset) whose graph is not in the cache yet."""

@@ -129,3 +129,20 @@ def test_fill_builds_every_missing_graph_once(windows, tmp_path, workers):
     assert cached.fill(workers) == 2
     assert cached.missing() == [] and cached.fill(workers) == 0
     assert_same_graph(cached[2], pose_transform()(windows.raw_sample(4)))
+
+
+def test_entries_are_stored_compactly_and_kept_in_memory_when_asked(windows, tmp_path):
+    tr = Counting(pose_transform())
+    cached = CachedGraphDataset(windows, tr, tmp_path / "c", in_memory=True)
+    built = cached[2]
+    stored = torch.load(cached.file_of(2), weights_only=True)
+    assert stored["edge_index"].dtype == torch.int32  # half the bytes on disk
+    assert built.edge_index.dtype == torch.int64  # what PyG expects, as built
+    assert_same_graph(built, pose_transform()(windows.raw_sample(2)))
+    cached.file_of(2).unlink()  # later reads come from memory, not from disk
+    assert_same_graph(cached[2], built)
+    assert tr.calls == 1 and not cached.file_of(2).exists()
+    # without in_memory the next read goes to disk (and rebuilds the deleted entry)
+    plain = CachedGraphDataset(windows, tr, tmp_path / "c")
+    assert_same_graph(plain[2], built)
+    assert tr.calls == 2
