@@ -148,15 +148,20 @@ class CachedGraphDataset(Dataset):
         if stored is None:
             stored = self._read(i)
         if stored is None:
-            data = self.transform(self.base.raw_sample(i))
-            stored = {"__skipped__": True} if data is None else _to_plain(data)
-            path = self.file_of(i)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            torch.save(stored, tmp)
-            os.replace(tmp, path)
+            stored = self._build(i)
         if self.in_memory:
             self._memory[i] = stored
         return None if stored.get("__skipped__") else _from_plain(stored)
+
+    def _build(self, i: int) -> dict:
+        """Build the ``i``-th window's graph and write its entry; returns the stored form."""
+        data = self.transform(self.base.raw_sample(i))
+        stored = {"__skipped__": True} if data is None else _to_plain(data)
+        path = self.file_of(i)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(stored, tmp)
+        os.replace(tmp, path)
+        return stored
 
     def _read(self, i: int) -> dict | None:
         path = self.file_of(i)
@@ -191,7 +196,8 @@ class CachedGraphDataset(Dataset):
 
 
 class _Filler(Dataset):
-    """Builds (and caches) graphs in a loader worker, returning nothing through the pipe."""
+    """Builds (and caches) graphs in a loader worker, returning nothing through the pipe (tensors
+    sent back would each hold a file descriptor: thousands exhaust the limit)."""
 
     def __init__(self, cached: CachedGraphDataset, todo: list[int]):
         self.cached, self.todo = cached, todo
@@ -199,9 +205,10 @@ class _Filler(Dataset):
     def __len__(self) -> int:
         return len(self.todo)
 
-    def __getitem__(self, k: int) -> int:
+    def __getitem__(self, k: int):
         torch.set_num_threads(1)
-        self.cached[self.todo[k]]
+        cached, j = self.cached, self.todo[k]
+        cached._build(cached.index[j] if cached.index is not None else j)
         return 0
 
 

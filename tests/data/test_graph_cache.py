@@ -146,3 +146,4 @@ def test_entries_are_stored_compactly_and_kept_in_memory_when_asked(windows, tmp
     plain = CachedGraphDataset(windows, tr, tmp_path / "c")
     assert_same_graph(plain[2], built)
     assert tr.calls == 2
+
