@@ -12,10 +12,18 @@ Quick use::
     viz.plot_tore(tore_volume(events, t, camera.sensor_size))
     viz.plot_inpainting(batch, module(batch), task=module.tasks["inpaint"], index=0)
     viz.plot_training_curves("logs/pretrain/runs/<run>").savefig("curves.png")
+    viz.plot_learning_curve({"default": "logs/finetune/runs/<a>", "long": "logs/finetune/runs/<b>"})
 """
 
 from ._style import ON_COLOUR, OFF_COLOUR, new_figure, occupancy_rgb, part_colours, part_legend_handles
-from .curves import find_metrics_csv, group_metrics, plot_training_curves, read_metrics_csv
+from .curves import (
+    find_metrics_csv,
+    group_metrics,
+    plot_learning_curve,
+    plot_training_curves,
+    read_learning_curve,
+    read_metrics_csv,
+)
 from .events import event_frame_rgb, plot_event_frame, plot_events_xyt
 from .graph import in_degrees, plot_degree_histograms, plot_event_graph, plot_graph_levels
 from .poses import draw_skeleton_2d, plot_per_joint_errors, plot_pose_3d, plot_skeleton_on_events
@@ -47,12 +55,14 @@ __all__ = [
     "plot_future",
     "plot_graph_levels",
     "plot_inpainting",
+    "plot_learning_curve",
     "plot_per_joint_errors",
     "plot_pose_3d",
     "plot_refill",
     "plot_skeleton_on_events",
     "plot_tore",
     "plot_training_curves",
+    "read_learning_curve",
     "read_metrics_csv",
     "unbatch_window",
 ]
