@@ -175,8 +175,9 @@ def test_label_efficiency_runner_with_a_given_pretraining(tiny_dataset, pretrain
 def test_the_default_network_overfits_a_handful_of_windows(compose_cfg):
     """A network that can learn drives the training error of a few fixed windows to a few
     pixels: the default architecture (narrow, 400 nodes) on 4 windows, 60 steps, on CPU.
-    Measured: 3.6 px after 50 steps; without the heatmap loss, map scale, global context,
-    position and camera inputs and time-squeezed levels, 16.2 px (and 7.8 after 75)."""
+    Measured with two stacked stages: 3.6 px after 50 steps; without the heatmap loss, map
+    scale, global context, position and camera inputs and time-squeezed levels, 16.2 px (and
+    7.8 after 75). The assertion prints the error the test reached."""
     from hydra.utils import instantiate
     from torch_geometric.data import Batch
 
