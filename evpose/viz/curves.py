@@ -164,8 +164,8 @@ def read_learning_curve(path) -> dict[str, list[float]]:
 
 def plot_learning_curve(runs, x: str = "train_minutes", ylabel: str = "validation MPJPE 2D (px)",
                         baseline_label: str = "mean training pose", title: str | None = None, ax=None):
-    """Validation metric against training time for one or more runs, with each run's
-    baseline as a dashed line (the first run's, when they coincide). Returns the figure.
+    """Validation metric against training time for one or more runs, with the baseline as
+    a dashed line (one line when the runs share it, else one per run). Returns the figure.
 
     Args:
         runs: ``{label: learning_curve.csv path, run folder, or the dict of
@@ -179,17 +179,25 @@ def plot_learning_curve(runs, x: str = "train_minutes", ylabel: str = "validatio
         ax = axes.ravel()[0]
     else:
         fig = ax.figure
-    drawn_baselines: list[float] = []
-    for i, (label, run) in enumerate(runs.items()):
-        cols = run if isinstance(run, dict) else read_learning_curve(run)
-        xs, ys = cols.get(x, []), cols.get("value", [])
-        colour = f"C{i}"
-        ax.plot(xs, ys, marker=".", color=colour, label=label)
+    cols_of = {label: run if isinstance(run, dict) else read_learning_curve(run) for label, run in runs.items()}
+    last_baseline = {}
+    for label, cols in cols_of.items():
         base = [b for b in cols.get("baseline", []) if math.isfinite(b)]
-        if base and not any(abs(base[-1] - b) < 1e-6 * max(1.0, abs(b)) for b in drawn_baselines):
-            ax.axhline(base[-1], color=colour if len(runs) > 1 else "0.35", linestyle="--", linewidth=1.0,
-                       label=f"{baseline_label} ({base[-1]:.2f})" + (f", {label}" if len(runs) > 1 else ""))
-            drawn_baselines.append(base[-1])
+        if base:
+            last_baseline[label] = base[-1]
+    shared = len(set(round(b, 6) for b in last_baseline.values())) <= 1
+    drawn = False
+    for i, (label, cols) in enumerate(cols_of.items()):
+        colour = f"C{i}"
+        ax.plot(cols.get(x, []), cols.get("value", []), marker=".", color=colour, label=label)
+        if label not in last_baseline:
+            continue
+        b = last_baseline[label]
+        if shared and not drawn:  # one line for runs that share their baseline
+            ax.axhline(b, color="0.35", linestyle="--", linewidth=1.0, label=f"{baseline_label} ({b:.2f})")
+            drawn = True
+        elif not shared:
+            ax.axhline(b, color=colour, linestyle="--", linewidth=1.0, label=f"{baseline_label} ({b:.2f}), {label}")
     ax.set_xlabel({"train_minutes": "training time (min, validation excluded)", "wall_minutes": "wall-clock time (min)",
                    "step": "step"}.get(x, x), fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)

@@ -110,9 +110,14 @@ def test_learning_curves_of_runs_with_one_shared_baseline_line(tmp_path):
     ax = fig.axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
     # two runs and one baseline line (the second run's equal baseline is not drawn again)
-    assert labels == ["default", "mean training pose (18.23), default", "long"]
+    assert labels == ["default", "mean training pose (18.23)", "long"]
     assert list(ax.get_lines()[2].get_ydata()) == [19.0, 9.0, 7.0, 6.5]
     assert list(ax.get_lines()[1].get_ydata()) == [18.23, 18.23]
+    # runs with different baselines get one line each, named by run
+    _write_curve(tmp_path / "c" / "learning_curve.csv", [30.0, 20.0], 25.0)
+    fig = plot_learning_curve({"a": tmp_path / "a", "c": tmp_path / "c"})
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["a", "mean training pose (18.23), a", "c", "mean training pose (25.00), c"]
 
 
 def test_a_learning_curve_file_of_another_kind_is_refused(tmp_path):
