@@ -38,7 +38,7 @@ def _plain_mean_pose_mpjpe(train, val) -> float:
 
 
 def test_finetuning_writes_its_learning_curve_with_the_mean_pose_line(compose_cfg, tmp_path):
-    cfg = compose_cfg("finetune", ["pretrained=none", "data.cache=false"])
+    cfg = compose_cfg("finetune", ["pretrained=none", "data.cache=false", "trainer.val_check_interval=0.5"])
     res = finetune(cfg)
     folder = tmp_path / "run"
     with (folder / "learning_curve.csv").open() as f:
