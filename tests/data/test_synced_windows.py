@@ -145,3 +145,17 @@ def test_dhp19_rule_needs_assigned_samples(rec):
 
     with pytest.raises(ValueError, match="no DHP19 label samples"):
         window_pose(rec, Window("cam2", 0, 3, 5000, 20001), "dhp19")
+
+
+def test_graph_cache_names_synced_windows_uniquely(rec, tmp_path):
+    from evpose.data.graph_cache import CachedGraphDataset, cache_key
+
+    ds = EventWindowDataset([rec.path], cameras=["cam2", "cam3", "cam4"], window="count_synced", num_events=2,
+                            count_cameras=["cam2", "cam3"], min_events=0, labels=False)
+    cached = CachedGraphDataset(ds, lambda s: None, tmp_path / "cache")
+    names = [cached.file_of(i).name for i in range(len(ds))]
+    assert len(set(names)) == len(ds) == 9
+    assert names[2].endswith("_cam4_0_0_g0.pt") and names[5].endswith("_cam4_0_1_g1.pt")
+    per_camera = {"window": "count", "num_events": 7500, "label_rule": "mean"}
+    synced = {**per_camera, "window": "count_synced", "label_rule": "dhp19"}
+    assert cache_key(None, per_camera) != cache_key(None, synced) != cache_key(None, {**synced, "count_cameras": ["cam2"]})
