@@ -20,7 +20,7 @@ def run(cfg: DictConfig) -> dict:
     """Evaluate ``cfg.ckpt_path``; returns the report (also written to ``cfg.out_dir``)."""
     from ..data.manifest import split_recordings
     from ..estimator import load_estimator
-    from ..evaluation import collect_windows, evaluate, fit_baselines, write_report
+    from ..evaluation import collect_windows, describe_windows, evaluate, fit_baselines, write_report
     from ..modules.checkpoints import read_checkpoint
 
     ckpt_path = Path(cfg.ckpt_path)
@@ -29,19 +29,32 @@ def run(cfg: DictConfig) -> dict:
     root = cfg.data_root or (train_cfg.get("data") or {}).get("root")
     if root is None:
         raise ConfigError(f"{ckpt_path}: no data root in the checkpoint's config; pass data_root=...")
-    test = collect_windows(split_recordings(root, cfg.split), cfg.cameras, cfg.num_events, cfg.max_windows, cfg.min_events)
+    # null window settings: those the checkpoint was trained with (its data config), else DHP19-like defaults
+    data_cfg = train_cfg.get("data") or {}
+
+    def setting(key, default):
+        v = cfg.get(key)
+        return v if v is not None else (data_cfg.get(key) if data_cfg.get(key) is not None else default)
+
+    window, num_events, label_rule = setting("window", "count"), int(setting("num_events", 7500)), setting("label_rule", "mean")
+    if window not in ("count", "count_synced"):
+        raise ConfigError(f"window={window!r}: evpose-eval takes count or count_synced windows")
+    count_cameras = setting("count_cameras", None) if window == "count_synced" else None
+    count_cameras = None if count_cameras is None else list(count_cameras)
+    kw = dict(window=window, label_rule=label_rule, count_cameras=count_cameras)
+    test = collect_windows(split_recordings(root, cfg.split), cfg.cameras, num_events, cfg.max_windows, cfg.min_events, **kw)
     if not test:
-        raise DatasetError(f"{root}: split {cfg.split!r} has no windows of {cfg.num_events} events")
-    train = collect_windows(split_recordings(root, "train"), cfg.cameras, cfg.num_events, cfg.baseline_windows, cfg.min_events)
+        raise DatasetError(f"{root}: split {cfg.split!r} has no {window} windows of {num_events} events")
+    train = collect_windows(split_recordings(root, "train"), cfg.cameras, num_events, cfg.baseline_windows, cfg.min_events, **kw)
     print(f"evaluating {ckpt_path} on {len(test)} {cfg.split} windows of {root}; baselines fitted on {len(train)} training windows")
-    report = evaluate(estimator, test, fit_baselines(train, cfg.label_rule), cfg.label_rule,
-                      multiview=cfg.multiview, batch_size=cfg.batch_size)
+    report = evaluate(estimator, test, fit_baselines(train, label_rule), label_rule,
+                      multiview=cfg.multiview, batch_size=cfg.batch_size, multiview_all=cfg.get("multiview_all", True))
     report["context"] = {
         "checkpoint": str(ckpt_path),
         "dataset": str(root),
         "split": cfg.split,
         "cameras": "all" if cfg.cameras is None else ", ".join(cfg.cameras),
-        "windows": f"constant count, {cfg.num_events} events per camera, labels: {cfg.label_rule} pose in the window",
+        "windows": describe_windows(window, num_events, label_rule, count_cameras),
         "pretrained backbone": str((train_cfg.get("pretrained") if train_cfg else None)),
         "label fraction": str(((train_cfg.get("data") or {}).get("label_fraction")) if train_cfg else None),
     }

@@ -1,13 +1,16 @@
 """Windows over event streams, their pose labels, datasets of windows."""
 
 from .datamodule import EventDataModule
-from .dataset import WINDOW_KINDS, EventWindowDataset
+from .dataset import EventWindowDataset
+from .dhp19_labels import dhp19_label_samples, dhp19_sample_ranges, nearest_pose_sample
 from .loader import SkippingCollater
 from .part_input import AppendPartInput, part_input, part_input_channels
 from .part_labeller import SkeletonPartLabeller
 from .transforms import PoseGraphTransform
-from .labels import LABEL_RULES, PoseLabel, project_pose, window_label, window_pose
+from .labels import LABEL_RULES, PoseLabel, nan_mean_pose, project_pose, window_label, window_pose
 from .manifest import SPLITS, DatasetError, NoDatasetError, load_manifest, split_recordings, write_manifest
+from .synced_windows import counts_before_ranks, synced_count_windows
+from .window_index import WINDOW_KINDS, recording_windows
 from .windows import Window, constant_count_windows, constant_duration_windows
 
 __all__ = [
@@ -28,7 +31,14 @@ __all__ = [
     "Window",
     "constant_count_windows",
     "constant_duration_windows",
+    "counts_before_ranks",
+    "dhp19_label_samples",
+    "dhp19_sample_ranges",
+    "nearest_pose_sample",
+    "recording_windows",
+    "synced_count_windows",
     "load_manifest",
+    "nan_mean_pose",
     "project_pose",
     "split_recordings",
     "window_label",

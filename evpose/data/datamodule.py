@@ -36,10 +36,12 @@ class EventDataModule(L.LightningDataModule):
         eval_transform: the same for validation/test (default: ``transform``).
         cameras: camera names to use (default: all).
         eval_cameras: cameras of the validation/test windows (default: ``cameras``).
-        window, num_events, duration_us, stride: windowing (see :class:`EventWindowDataset`).
+        window, num_events, duration_us, stride, count_cameras: windowing (see
+            :class:`EventWindowDataset`; ``window="count_synced"`` with
+            ``label_rule="dhp19"`` are DHP19's own frames and labels).
         min_events: windows with fewer events are left out of the index (counted).
         labels: attach pose labels (fine-tuning); pretraining leaves them out.
-        label_rule: ``"mean"`` (DHP19) or ``"end"``.
+        label_rule: ``"mean"``, ``"end"`` or ``"dhp19"``.
         history_us: events before each window fed to the TORE node features.
         label_fraction: train on this share of the training recordings only (chosen by
             recording, seeded by ``seed``), for label-efficiency studies; at least one.
@@ -76,6 +78,7 @@ class EventDataModule(L.LightningDataModule):
         num_events: int = 7500,
         duration_us: int = 50_000,
         stride: int | None = None,
+        count_cameras: Sequence[str] | None = None,
         min_events: int = 1,
         labels: bool = True,
         label_rule: str = "mean",
@@ -106,6 +109,7 @@ class EventDataModule(L.LightningDataModule):
         self.window_kwargs = dict(
             window=window, num_events=num_events, duration_us=duration_us, stride=stride, min_events=min_events,
             labels=labels, label_rule=label_rule, history_us=history_us,
+            count_cameras=None if count_cameras is None else list(count_cameras),
         )
         self.label_fraction = label_fraction
         self.max_train_windows, self.max_eval_windows = max_train_windows, max_eval_windows
@@ -177,7 +181,9 @@ class EventDataModule(L.LightningDataModule):
             if self.cache_dir is not None:
                 transform = self.transform if train else self.eval_transform
                 cams = self.cameras if train else self.eval_cameras
-                key = cache_key(transform, {**self.window_kwargs, "cameras": cams, "split": self.splits[split],
+                # count_cameras enters the key only when set: the keys of earlier caches stay valid
+                settings = {k: v for k, v in self.window_kwargs.items() if not (k == "count_cameras" and v is None)}
+                key = cache_key(transform, {**settings, "cameras": cams, "split": self.splits[split],
                                             "label_fraction": self.label_fraction if train else 1.0, "seed": self.seed})
                 ds = CachedGraphDataset(ds, transform, self.cache_dir / key, in_memory=self.cache_in_memory)
                 log.info("%s: graphs cached in %s", split, self.cache_dir / key)

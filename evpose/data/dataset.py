@@ -12,9 +12,8 @@ from torch.utils.data import Dataset
 from ..io import EventRecording
 from .labels import LABEL_RULES, window_label
 from .manifest import split_recordings
-from .windows import Window, constant_count_windows, constant_duration_windows
-
-WINDOW_KINDS = ("count", "duration")
+from .window_index import WINDOW_KINDS, recording_windows
+from .windows import Window
 
 
 class EventWindowDataset(Dataset):
@@ -26,7 +25,7 @@ class EventWindowDataset(Dataset):
     A sample is a dict::
 
         events     structured (N,) array (t, x, y, p[, part, person])
-        window     Window(camera, i0, i1, t_start, t_end)
+        window     Window(camera, i0, i1, t_start, t_end, group, pose0, pose1)
         camera     Camera of the window
         recording  str path
         index      int, position in this dataset
@@ -37,14 +36,25 @@ class EventWindowDataset(Dataset):
     Args:
         recordings: paths of evpose files.
         cameras: camera names to use (default: every camera of each file).
-        window: ``"count"`` (constant number of events) or ``"duration"``.
-        num_events: events per window for ``"count"`` (DHP19: 7500).
+        window: ``"count"`` (constant number of events, each camera on its own clock),
+            ``"duration"``, or ``"count_synced"``: DHP19's frames, closed every
+            ``num_events * len(count_cameras)`` events of the counted cameras' merged
+            stream, every camera cut over the same time span; the cameras' samples of one
+            window share ``window.group`` (see :func:`~evpose.data.synced_count_windows`).
+        num_events: events per window for ``"count"`` (DHP19: 7500); per camera and
+            window, on average, for ``"count_synced"`` (DHP19: 7500, i.e. 30000 over four).
+        count_cameras: the cameras ``"count_synced"`` counts (default: every camera of
+            each recording, as DHP19, also when ``cameras`` keeps fewer).
         duration_us: window length for ``"duration"``.
         stride: window stride, events (count) or microseconds (duration); default no overlap.
         min_events: windows with fewer events are left out of the index (and counted
             in :attr:`skipped`).
         labels: attach pose labels (needs poses in the files).
-        label_rule: ``"mean"`` (DHP19) or ``"end"``.
+        label_rule: ``"mean"`` (the mean pose in the window), ``"end"`` or ``"dhp19"``
+            (DHP19's: the NaN-mean of the Vicon samples from the previous window's end
+            sample to this one's, both included; the windows stop where DHP19's do, see
+            :func:`~evpose.data.dhp19_label_samples`; applied whenever the recording has
+            poses, also with ``labels=False``).
         history_us: also return the camera's events of ``[t_start - history_us, t_start)``
             as ``sample["history"]`` (the pixel history that TORE node features start from).
         transform: callable applied to each sample dict (e.g. a graph builder).
@@ -58,6 +68,7 @@ class EventWindowDataset(Dataset):
         num_events: int = 7500,
         duration_us: int = 50_000,
         stride: int | None = None,
+        count_cameras: Sequence[str] | None = None,
         min_events: int = 1,
         labels: bool = True,
         label_rule: str = "mean",
@@ -77,6 +88,8 @@ class EventWindowDataset(Dataset):
             raise ValueError(f"history_us must be >= 0, got {history_us}")
         self.history_us = int(history_us)
         self.transform = transform
+        self.window = window
+        self.count_cameras = None if count_cameras is None else list(count_cameras)
         self.windows: list[tuple[int, Window]] = []
         self.skipped = 0
         for ri, path in enumerate(self.paths):
@@ -87,16 +100,13 @@ class EventWindowDataset(Dataset):
                     raise KeyError(f"{path}: no camera(s) {missing}; cameras: {rec.camera_names}")
                 if labels and not rec.has_poses:
                     raise ValueError(f"{path}: has no poses; use labels=False for unlabelled data")
-                for cam in names:
-                    if window == "count":
-                        ws = constant_count_windows(rec, cam, num_events, stride)
+                ws = recording_windows(rec, names, window, num_events, duration_us, stride, self.count_cameras,
+                                       label_rule)
+                for w in ws:
+                    if w.num_events < min_events:
+                        self.skipped += 1
                     else:
-                        ws = constant_duration_windows(rec, cam, duration_us, stride)
-                    for w in ws:
-                        if w.num_events < min_events:
-                            self.skipped += 1
-                        else:
-                            self.windows.append((ri, w))
+                        self.windows.append((ri, w))
         self._open: dict[int, EventRecording] = {}
         self._pid = os.getpid()
 

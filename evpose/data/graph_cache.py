@@ -96,7 +96,7 @@ class CachedGraphDataset(Dataset):
     through a deterministic transform, each graph built once and then read from disk.
 
     A window's file is named by its position in the underlying dataset and its recording,
-    camera and first event, so a subset (a window cap, a label fraction) shares the files
+    camera, events (and synchronised window, for ``count_synced`` windows), so a subset (a window cap, a label fraction) shares the files
     of the full dataset. Writes are atomic (a temporary file renamed), so loader workers
     and interrupted runs never leave a half-written entry.
 
@@ -140,7 +140,9 @@ class CachedGraphDataset(Dataset):
         ri, w = self.base.windows[i]
         stem = self.base.paths[ri].stem
         tag = hashlib.sha1(f"{self.base.paths[ri]}|{self._stamps[ri]}".encode()).hexdigest()[:8]
-        return self.folder / f"{i:07d}_{stem}_{tag}_{w.camera}_{w.i0}_{w.i1}.pt"
+        # a synchronised window also names its group (a camera's empty windows share i0 == i1)
+        group = f"_g{w.group}" if w.group >= 0 else ""
+        return self.folder / f"{i:07d}_{stem}_{tag}_{w.camera}_{w.i0}_{w.i1}{group}.pt"
 
     def __getitem__(self, j: int):
         i = self.index[j] if self.index is not None else j

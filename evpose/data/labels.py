@@ -11,7 +11,7 @@ from ..io import EventRecording
 from .windows import Window
 
 #: How a window's pose label is made from the pose samples.
-LABEL_RULES = ("mean", "end")
+LABEL_RULES = ("mean", "end", "dhp19")
 
 
 class PoseLabel(NamedTuple):
@@ -40,6 +40,10 @@ def window_pose(rec: EventRecording, window: Window, rule: str = "mean") -> tupl
             with ``t_start <= t < t_end``; a window holding no sample (shorter than the
             pose period) takes the pose interpolated at its middle.
             ``"end"``: the pose interpolated at ``t_end``.
+            ``"dhp19"``: DHP19's own rule, per joint the NaN-mean of the pose samples
+            ``window.pose0 .. window.pose1``, both included (the previous window's end
+            sample to this one's; set by :func:`~evpose.data.dhp19_label_samples`, as
+            :class:`~evpose.data.EventWindowDataset` does for this rule).
 
     Returns:
         ``(joints3d, valid)``; shapes (K, 3) float64 mm and (K,) bool.
@@ -48,9 +52,24 @@ def window_pose(rec: EventRecording, window: Window, rule: str = "mean") -> tupl
         raise ValueError(f"unknown label rule {rule!r}; valid: {', '.join(LABEL_RULES)}")
     if rule == "end":
         return rec.joints_at(window.t_end)
+    if rule == "dhp19":
+        if window.pose0 < 0 or window.pose1 < window.pose0:
+            raise ValueError(f"{rec.path}: window {window} has no DHP19 label samples (pose0, pose1); make the "
+                             "windows with label_rule='dhp19' (EventWindowDataset) or dhp19_label_samples()")
+        _, joints, valid = rec.poses_by_index(window.pose0, window.pose1 + 1)
+        return nan_mean_pose(joints, valid)
     _, joints, valid = rec.poses(window.t_start, window.t_end)
     if len(joints) == 0:
         return rec.joints_at(0.5 * (window.t_start + window.t_end))
+    return nan_mean_pose(joints, valid)
+
+
+def nan_mean_pose(joints: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per joint, the mean of its valid samples (NaN and not valid where it has none).
+
+    Shapes:
+        joints: (T, K, 3); valid: (T, K) -> ((K, 3) float64, (K,) bool)
+    """
     w = valid.astype(np.float64)
     total = w.sum(axis=0)
     summed = np.where(valid[..., None], joints.astype(np.float64), 0.0).sum(axis=0)

@@ -10,13 +10,25 @@ from ..io import EventRecording
 
 
 class Window(NamedTuple):
-    """A window of one camera's stream: events ``i0 <= i < i1``, times ``[t_start, t_end)`` us."""
+    """A window of one camera's stream: events ``i0 <= i < i1``, times ``[t_start, t_end)`` us.
+
+    ``group`` numbers the synchronised window (:func:`~evpose.data.synced_count_windows`)
+    this camera's window belongs to, 0, 1, ... within its recording; the windows of every
+    camera of one synchronised window share it (and their time span). -1: a window of one
+    camera on its own clock.
+    ``pose0, pose1``: the pose samples (0-based, both included) whose NaN-mean is the
+    window's label under DHP19's rule (``label_rule="dhp19"``, see
+    :func:`~evpose.data.dhp19_label_samples`); -1 where not assigned.
+    """
 
     camera: str
     i0: int
     i1: int
     t_start: int
     t_end: int
+    group: int = -1
+    pose0: int = -1
+    pose1: int = -1
 
     @property
     def num_events(self) -> int:

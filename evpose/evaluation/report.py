@@ -25,6 +25,27 @@ METHOD_TITLES = {"model": "evpose model", "mean_pose": "baseline: mean training 
                  "centroid_offsets": "baseline: event centroid + mean offsets"}
 
 
+#: What each label rule means, in the words of a report.
+LABEL_RULE_TEXT = {
+    "mean": "mean: the mean pose of the samples inside the window",
+    "end": "end: the pose at the window's end",
+    "dhp19": "dhp19: NaN-mean of the Vicon samples from the previous window's end sample to this window's "
+             "end sample, both included (end sample = round((last event - first sample) / period)); "
+             "windows stop at the first one that ends past the last Vicon sample",
+}
+
+
+def describe_windows(window: str, num_events: int, label_rule: str, count_cameras=None) -> str:
+    """One line naming the window rule, the cameras counted and the label rule."""
+    if window == "count_synced":
+        counted = "all cameras of each recording" if count_cameras is None else ", ".join(count_cameras)
+        rule = (f"count_synced: a window closes every {num_events} x (number of counted cameras) events of the "
+                f"merged stream of {counted} (DHP19: 7500 x 4 = 30000), every camera cut at the same times")
+    else:
+        rule = f"count: {num_events} events per camera, each camera on its own clock"
+    return f"{rule}; labels: {LABEL_RULE_TEXT.get(label_rule, label_rule)}"
+
+
 def _cell(v, fmt):
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
@@ -54,12 +75,28 @@ def to_markdown(report: dict, title: str = "evpose evaluation") -> str:
         a, b = mv["cameras"]
         missing = mv.get("joints_without_both_views", 0)
         note = f"; {missing} labelled joints left out: no prediction in both views" if missing else ""
-        out += [f"## Multi-view 3D ({a} + {b}, {mv['num_windows']} simultaneous windows{note})", "",
-                "| 3D from | MPJPE 3D (mm) | PA-MPJPE (mm) | 3DPCK@150mm |", "| --- | --- | --- | --- |"]
-        for key in ("triangulated", f"monocular_{a}", f"monocular_{b}"):
-            m = mv[key]
-            label = f"triangulation of the 2D predictions ({a}, {b})" if key == "triangulated" else f"monocular 3D head, {key.split('_', 1)[1]}"
-            out.append(f"| {label} | {m['mpjpe3d_mm']:.1f} | {m['pa_mpjpe3d_mm']:.1f} | {m['pck3d_150mm']:.3f} |")
+        synced = mv.get("window_rule") == "count_synced"
+        kind = "synchronised windows, every one triangulated" if synced else "simultaneous windows"
+        out += [f"## Multi-view 3D ({a} + {b}, {mv['num_windows']} {kind}{note})", ""]
+        if mv.get("window_rule"):
+            how = ("count_synced (all cameras cut at the same times)" if synced else
+                   f"count (windows of {a}; {b}'s events over the same time span)")
+            out += [f"Window rule: {how}; cameras: {a} + {b}"
+                    + (f" (and all views: {', '.join(mv['triangulated_all']['cameras'])})" if "triangulated_all" in mv else "")
+                    + f"; label rule: {mv.get('label_rule', '?')}.", ""]
+        out += ["| 3D from | MPJPE 3D (mm) | PA-MPJPE (mm) | 3DPCK@150mm |", "| --- | --- | --- | --- |"]
+        for key in ("triangulated", f"monocular_{a}", f"monocular_{b}", "triangulated_all"):
+            m = mv.get(key)
+            if m is None:
+                continue
+            if key == "triangulated":
+                label = f"triangulation of the 2D predictions ({a}, {b})"
+            elif key == "triangulated_all":
+                label = f"triangulation of all views ({', '.join(m['cameras'])})"
+            else:
+                label = f"monocular 3D head, {key.split('_', 1)[1]}"
+            out.append(f"| {label} | {_cell(m['mpjpe3d_mm'], '{:.1f}')} | {_cell(m['pa_mpjpe3d_mm'], '{:.1f}')} "
+                       f"| {_cell(m['pck3d_150mm'], '{:.3f}')} |")
         out.append("")
     methods = report["methods"]
     out += ["## Per joint, 2D (px)", "",

@@ -10,7 +10,8 @@ from typing import Sequence
 import numpy as np
 
 from ..data.labels import window_label
-from ..data.windows import Window, constant_count_windows
+from ..data.window_index import recording_windows
+from ..data.windows import Window
 from ..geometry import triangulate_dlt
 from ..io import EventRecording
 from ..metrics import (
@@ -24,22 +25,38 @@ from ..metrics import (
 )
 from ..types import NUM_PARTS
 from .baselines import CentroidOffsetBaseline, MeanPoseBaseline
+from .synced_multiview import evaluate_synced_multiview, group_windows
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class WindowRef:
-    """A window of one recording (path) of one camera."""
+    """A window of one recording (path) of one camera (``window.group >= 0``: one camera's
+    view of a synchronised window)."""
 
     path: Path
     window: Window
 
 
 def collect_windows(recordings: Sequence[Path], cameras: Sequence[str] | None, num_events: int = 7500,
-                    max_windows: int | None = None, min_events: int = 1) -> list[WindowRef]:
-    """Constant-count windows of the given cameras of every recording (an evenly spaced
-    subset of ``max_windows`` when given)."""
+                    max_windows: int | None = None, min_events: int = 1, window: str = "count",
+                    label_rule: str | None = None, count_cameras: Sequence[str] | None = None) -> list[WindowRef]:
+    """The windows of the given cameras of every recording (an evenly spaced subset of
+    ``max_windows`` when given).
+
+    Args:
+        window: ``"count"`` (each camera on its own clock) or ``"count_synced"`` (DHP19's
+            frames: ``num_events * len(count_cameras)`` events of the counted cameras, every
+            camera cut at the same times; see :func:`~evpose.data.synced_count_windows`).
+            Synchronised windows are kept whole: ``min_events`` does not apply (DHP19 scores
+            every frame, and triangulation needs every view), and ``max_windows`` counts
+            windows, each with all its views.
+        label_rule: ``"dhp19"`` gives each window DHP19's label samples and stops where DHP19 does.
+        count_cameras: the cameras counted by ``"count_synced"`` (default: all of the recording).
+    """
+    if window not in ("count", "count_synced"):
+        raise ValueError(f"evaluation windows are 'count' or 'count_synced', got {window!r}")
     refs: list[WindowRef] = []
     for path in recordings:
         with EventRecording(path) as rec:
@@ -47,8 +64,14 @@ def collect_windows(recordings: Sequence[Path], cameras: Sequence[str] | None, n
             missing = [c for c in names if c not in rec.cameras]
             if missing:
                 raise KeyError(f"{path}: no camera(s) {missing}; cameras: {rec.camera_names}")
-            for cam in names:
-                refs += [WindowRef(Path(path), w) for w in constant_count_windows(rec, cam, num_events) if w.num_events >= min_events]
+            ws = recording_windows(rec, names, window, num_events, count_cameras=count_cameras, label_rule=label_rule)
+            refs += [WindowRef(Path(path), w) for w in ws if window == "count_synced" or w.num_events >= min_events]
+    if window == "count_synced":
+        groups = group_windows(refs)
+        if max_windows is not None and len(groups) > max_windows:
+            idx = np.linspace(0, len(groups) - 1, max_windows).round().astype(int)
+            groups = [groups[i] for i in idx]
+        return [r for g in groups for r in g]
     if max_windows is not None and len(refs) > max_windows:
         idx = np.linspace(0, len(refs) - 1, max_windows).round().astype(int)
         refs = [refs[i] for i in idx]
@@ -103,7 +126,8 @@ def fit_baselines(train_refs: Sequence[WindowRef], label_rule: str = "mean") -> 
 
 
 def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None, label_rule: str = "mean",
-             multiview: Sequence[str] | None = ("cam2", "cam3"), batch_size: int = 16) -> dict:
+             multiview: Sequence[str] | None = ("cam2", "cam3"), batch_size: int = 16,
+             multiview_all: bool = True) -> dict:
     """Every metric of the estimator (and the baselines) on the windows.
 
     Args:
@@ -111,8 +135,11 @@ def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None
         refs: the test windows (:func:`collect_windows`).
         baselines: ``{name: baseline}`` (:func:`fit_baselines`).
         label_rule: how window labels are made (``"mean"``: DHP19).
-        multiview: two cameras whose simultaneous predictions are triangulated (the windows
-            of the first camera, the events of the second in the same time span); None: skip.
+        multiview: two cameras whose simultaneous predictions are triangulated; None: skip.
+            Synchronised windows (``window.group >= 0``): every window, from the two
+            cameras' views (:func:`evaluate_synced_multiview`); per-camera windows: the
+            windows of the first camera, the events of the second in the same time span.
+        multiview_all: on synchronised windows, also triangulate from all their views.
 
     Returns:
         ``{"num_windows", "methods": {name: metrics}, "multiview": {...}, "examples": [...]}``
@@ -160,8 +187,13 @@ def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None
         if part_true:
             report["methods"]["model"]["part_miou"] = float(mean_iou(np.concatenate(part_pred), np.concatenate(part_true), NUM_PARTS + 1))
         report["methods"]["model"]["mean_confidence"] = float(np.mean(conf_all)) if conf_all else float("nan")
-        if multiview:
+        if multiview and any(r.window.group >= 0 for r in refs):
+            report["multiview"] = evaluate_synced_multiview(estimator, refs, list(multiview), rec_of, label_rule,
+                                                            batch_size, all_views=multiview_all)
+        elif multiview:
             report["multiview"] = evaluate_multiview(estimator, refs, list(multiview), rec_of, label_rule, batch_size)
+            report["multiview"]["window_rule"] = "count"
+            report["multiview"]["label_rule"] = label_rule
         return report
     finally:
         for r in opened.values():

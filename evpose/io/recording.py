@@ -306,6 +306,19 @@ class EventRecording:
                 )
         return lo + int(np.searchsorted(ts[lo - a : hi - a], t, side="left"))
 
+    def timestamps(self, camera: str) -> np.ndarray:
+        """(N,) every timestamp of a camera, int64 microseconds (only the ``t`` field is read),
+        checked non-decreasing."""
+        camera = self._check_camera(camera)
+        try:
+            t = self._dataset(camera, "t")[: self._counts[camera]].astype(np.int64)
+        except OSError as e:
+            raise EventFormatError(self.path, event_path(camera, "t"), f"unreadable data ({e})") from None
+        if t.size > 1 and np.any(t[1:] < t[:-1]):
+            i = int(np.flatnonzero(t[1:] < t[:-1])[0]) + 1
+            raise EventFormatError(self.path, event_path(camera, "t"), f"timestamp {int(t[i])} at index {i} decreases")
+        return t
+
     def timestamps_at(self, camera: str, indices) -> np.ndarray:
         """Timestamps of the events at the given indices (any order), int64 microseconds."""
         camera = self._check_camera(camera)
@@ -371,6 +384,14 @@ class EventRecording:
         j1 = len(t_all) if t_end is None else int(np.searchsorted(t_all, t_end, side="left"))
         j1 = max(j0, j1)
         return self._pose_rows(g, t_all, j0, j1)
+
+    def poses_by_index(self, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pose samples ``j0 <= j < j1`` (0-based sample numbers), as :meth:`poses` returns them."""
+        g = self._require_poses()
+        t_all = self._pose_t()
+        if not (0 <= j0 <= j1 <= len(t_all)):
+            raise IndexError(f"{self.path}: pose samples [{j0}, {j1}) outside [0, {len(t_all)}]")
+        return self._pose_rows(g, t_all, int(j0), int(j1))
 
     def _pose_t(self) -> np.ndarray:
         t = getattr(self, "_pose_t_cache", None)
