@@ -1,4 +1,5 @@
-"""Plots of events, TORE volumes, event graphs, poses, pretext tasks and training curves.
+"""Plots of events, TORE volumes, event graphs, poses, pretext tasks, training curves and
+label efficiency.
 
 Matplotlib without pyplot: every function builds a ``matplotlib.figure.Figure`` and returns
 it (no global state, safe on headless machines; Jupyter shows a returned figure inline,
@@ -12,11 +13,13 @@ Quick use::
     viz.plot_tore(tore_volume(events, t, camera.sensor_size))
     viz.plot_inpainting(batch, module(batch), task=module.tasks["inpaint"], index=0)
     viz.plot_training_curves("logs/pretrain/runs/<run>").savefig("curves.png")
+    viz.plot_label_efficiency(json.load(open("<run>/label_efficiency.json")))
 """
 
 from ._style import ON_COLOUR, OFF_COLOUR, new_figure, occupancy_rgb, part_colours, part_legend_handles
 from .curves import find_metrics_csv, group_metrics, plot_training_curves, read_metrics_csv
 from .events import event_frame_rgb, plot_event_frame, plot_events_xyt
+from .label_efficiency import plot_label_efficiency
 from .graph import in_degrees, plot_degree_histograms, plot_event_graph, plot_graph_levels
 from .poses import draw_skeleton_2d, plot_per_joint_errors, plot_pose_3d, plot_skeleton_on_events
 from .pretext import plot_counts, plot_future, plot_inpainting, plot_refill
@@ -47,6 +50,7 @@ __all__ = [
     "plot_future",
     "plot_graph_levels",
     "plot_inpainting",
+    "plot_label_efficiency",
     "plot_per_joint_errors",
     "plot_pose_3d",
     "plot_refill",
