@@ -5,7 +5,7 @@ Pure functions of plain dicts (what ``evpose-label-efficiency`` writes to JSON).
 record is one fine-tuning run, evaluated::
 
     {"name": "pretrained_f0.1_s2", "init": "scratch" | "pretrained",
-     "tasks": None | "all" | "inpaint" | ...,        # the pretraining's task set
+     "tasks": None | "all" | "inpaint" | ...,        # the pretraining's task set (its tag)
      "fraction": 0.1, "seed": 2, "recordings": 4, "of_recordings": 42, "steps": 1000,
      "metrics": {"mpjpe2d_px", "mpjpe3d_mm", "triangulated_mm", "part_miou"},
      "baseline": {"mpjpe2d_px", "mpjpe3d_mm"}}        # the mean training pose

@@ -67,8 +67,10 @@ def sweep_markdown(results: dict, context: Sequence[str] = ()) -> str:
     lines += ["", "## Checks", ""]
     lines += [f"- {c['text']}" for c in results["checks"].values()]
     b = results["baseline"]
+    beat = sum(1 for g in results["groups"] if g["metrics"]["mpjpe2d_px"]["mean"] < b["mpjpe2d_px"])
     lines += ["", f"Baseline, mean training pose (fitted on every training recording's labels): MPJPE 2D "
-              f"{_num(b['mpjpe2d_px'], '{:.2f}')} px, 3D {_num(b['mpjpe3d_mm'], '{:.1f}')} mm."]
+              f"{_num(b['mpjpe2d_px'], '{:.2f}')} px, 3D {_num(b['mpjpe3d_mm'], '{:.1f}')} mm; "
+              f"{beat} of the {len(results['groups'])} rows above have a lower mean 2D MPJPE."]
     return "\n".join(lines)
 
 

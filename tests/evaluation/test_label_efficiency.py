@@ -111,6 +111,7 @@ def test_tables():
     assert "| 100% (42 of 42 recordings) | scratch | 1 | 16.00 | 500.0 | 200.0 | 0.100 |" in text
     assert "| 10% | -22.7% (-5.00 ± 1.29 px) |" in text
     assert "**met**" in text and "mean training pose" in text and "18.25 px" in text
+    assert "3 of the 4 rows above have a lower mean 2D MPJPE" in text  # 17, 16 and 15 px beat 18.25 px
     rows = ablation([arm("scratch", 0.1, 0, 20.0, 300.0), arm("pretrained", 0.1, 0, 19.0, 300.0, tasks="all")])
     text = ablation_markdown(rows, {"mpjpe2d_px": 18.25, "mpjpe3d_mm": 188.7})
     assert "| none (scratch) | 1 | 20.00 |" in text
