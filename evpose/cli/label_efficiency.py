@@ -56,10 +56,10 @@ def _plain(node) -> list | dict:
 def budget_overrides(steps: int, validate_every: int | None) -> list[str]:
     """The fine-tuning overrides of an equal step budget: ``steps`` optimisation steps
     whatever the size of the labelled set (epochs unbounded, the schedule spans the steps),
-    validated every ``validate_every`` steps (None: once, at the end)."""
+    validated every ``validate_every`` steps (None, or more than ``steps``: once, at the end)."""
     if int(steps) < 1:
         raise ConfigError(f"label_efficiency.steps must be at least 1, got {steps}")
-    every = int(validate_every or steps)
+    every = min(int(validate_every or steps), int(steps))
     return ["trainer.max_epochs=-1", f"trainer.max_steps={int(steps)}", "trainer.check_val_every_n_epoch=null",
             f"trainer.val_check_interval={every}"]
 
@@ -96,7 +96,7 @@ class LabelEfficiencyRun:
         if tag in self.pretrainings:
             return self.pretrainings[tag]
         if tag == ALL and self.given:
-            meta = read_checkpoint(self.given, kind="pretrain").get("evpose", {})
+            meta = read_checkpoint(self.given).get("evpose", {})  # a pretraining (or fine-tuning) checkpoint
             rec = {"checkpoint": self.given, "tasks": meta.get("tasks"), "given": True}
             if self.cfg.mode == "ablation" and rec["tasks"] != tasks:
                 raise ConfigError(f"pretrained={self.given}: pretrained with {rec['tasks']}, but the ablation's "

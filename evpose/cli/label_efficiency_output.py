@@ -17,6 +17,10 @@ def _pct(f: float) -> str:
     return f"{100 * float(f):.3g}%"
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _min(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
@@ -36,13 +40,13 @@ def describe(plan: dict, le) -> str:
         what = (f"pretext ablation at {_pct(le.ablation.fraction)} labels, seeds {plan['seeds']}: scratch and one "
                 f"pretraining per task set: {'; '.join(plan['task_sets'])}")
     lines = [
-        f"evpose-label-efficiency, mode {plan['mode']}: {len(plan['arms'])} arms in {plan['out_dir']}",
+        f"evpose-label-efficiency, mode {plan['mode']}: {_n(len(plan['arms']), 'arm')} in {plan['out_dir']}",
         f"  {what}",
         f"  every arm: {le.steps} fine-tuning steps of {plan['batch_size']} windows (the same whatever the fraction), "
         f"then evpose-eval on {plan['eval_windows']} test windows, triangulation {cams}",
-        f"  to run: {len(plan['to_run'])} arms, {n_pre} pretraining{'' if n_pre == 1 else 's'} "
-        f"({plan['pretrain_steps'] if plan['pretrain_steps'] is not None else '?'} steps each); "
-        f"{len(plan['arms']) - len(plan['to_run'])} finished arms are read back (not recomputed)",
+        f"  to run: {_n(len(plan['to_run']), 'arm')}, {_n(n_pre, 'pretraining')}"
+        + (f" ({plan['pretrain_steps'] if plan['pretrain_steps'] is not None else '?'} steps each)" if n_pre else "")
+        + f"; {len(plan['arms']) - len(plan['to_run'])} finished arms are read back (not recomputed)",
         f"  estimate (rates of label_efficiency.speed): each arm {_min(est['per_arm'])} (training "
         f"{_min(est['arm_train'])}, evaluation {_min(est['arm_eval'])}, start-up, graph cache and validation "
         f"{_min(est['arm_overhead'])}); arms {_min(est['arms'])}, pretraining {_min(est['pretraining'])}; "

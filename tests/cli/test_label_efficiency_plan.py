@@ -69,6 +69,7 @@ def test_budget_overrides_fix_the_steps_and_validate_at_the_end():
     assert budget_overrides(1000, None) == ["trainer.max_epochs=-1", "trainer.max_steps=1000",
                                             "trainer.check_val_every_n_epoch=null", "trainer.val_check_interval=1000"]
     assert budget_overrides(1000, 250)[-1] == "trainer.val_check_interval=250"
+    assert budget_overrides(100, 250)[-1] == "trainer.val_check_interval=100"
 
 
 def test_estimate_from_rates():
