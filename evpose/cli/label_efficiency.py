@@ -56,10 +56,13 @@ def _plain(node) -> list | dict:
 def budget_overrides(steps: int, validate_every: int | None) -> list[str]:
     """The fine-tuning overrides of an equal step budget: ``steps`` optimisation steps
     whatever the size of the labelled set (epochs unbounded, the schedule spans the steps),
-    validated every ``validate_every`` steps (None, or more than ``steps``: once, at the end)."""
+    validated every ``validate_every`` steps (None, or more than ``steps``: once, at the end;
+    it must divide ``steps``, so that the last checkpoint holds the weights after the last step)."""
     if int(steps) < 1:
         raise ConfigError(f"label_efficiency.steps must be at least 1, got {steps}")
     every = min(int(validate_every or steps), int(steps))
+    if int(steps) % every:  # last.ckpt is written at a validation: the last one must be at the last step
+        raise ConfigError(f"label_efficiency.validate_every={validate_every} must divide label_efficiency.steps={steps}")
     return ["trainer.max_epochs=-1", f"trainer.max_steps={int(steps)}", "trainer.check_val_every_n_epoch=null",
             f"trainer.val_check_interval={every}"]
 
@@ -231,6 +234,9 @@ def run(cfg: DictConfig) -> dict:
     print(describe(plan, le))
     if cfg.get("plan_only"):
         return {"plan": plan}
+    for tag, tasks in sets.items():  # pretrainings already there: stated in the table even if no arm needs them now
+        if (tag == ALL and runner.given) or (runner.pretrain_dir(tag) / "pretraining.json").exists():
+            runner.pretraining(tag, tasks)
     t_start = time.perf_counter()
     records, spent = [], []
     for k, arm in enumerate(arms, 1):

@@ -63,6 +63,8 @@ def test_bad_plans_are_refused():
         ablation_task_sets(["inpaint"], [[]])
     with pytest.raises(ConfigError, match="steps must be at least 1"):
         budget_overrides(0, None)
+    with pytest.raises(ConfigError, match="validate_every=300 must divide"):
+        budget_overrides(1000, 300)
 
 
 def test_budget_overrides_fix_the_steps_and_validate_at_the_end():

@@ -109,6 +109,7 @@ def test_a_rerun_reads_finished_arms_back_and_runs_only_the_unfinished(sweep, ti
     text = capsys.readouterr().out
     assert "6 finished arms are read back (not recomputed)" in text and "read back" in text
     assert [r["metrics"] for r in again["arms"]] == [r["metrics"] for r in first["arms"]]
+    assert again["pretrainings"]["all"]["read_back"] and "pretraining all: tasks" in (out / "label_efficiency.md").read_text()
     # an arm interrupted before its record was written is run again, alone
     (out / "arms" / "scratch_f1_s0" / "arm.json").unlink()
     label_efficiency(compose_config("label_efficiency", overrides(tiny_dataset, out)))
