@@ -14,6 +14,7 @@ from torch.utils.data import Dataset, Subset
 
 from .dataset import EventWindowDataset
 from .graph_cache import CachedGraphDataset, cache_key
+from .label_fraction import label_subset
 from .loader import SkippingCollater, make_loader
 from .rng_state import rng_states, set_rng_states
 from .sampler import EpochSampler
@@ -43,13 +44,16 @@ class EventDataModule(L.LightningDataModule):
         labels: attach pose labels (fine-tuning); pretraining leaves them out.
         label_rule: ``"mean"``, ``"end"`` or ``"dhp19"``.
         history_us: events before each window fed to the TORE node features.
-        label_fraction: train on this share of the training recordings only (chosen by
-            recording, seeded by ``seed``), for label-efficiency studies; at least one.
+        label_fraction: train on this share of the training recordings only, for
+            label-efficiency studies (:func:`~evpose.data.label_fraction.label_subset`: at
+            least one; drawn by ``seed``, so another seed trains on other recordings; for one
+            seed the subsets of growing fractions are nested).
         max_train_windows, max_eval_windows: cap the windows per epoch (an evenly spaced,
             seeded subset; None = all), to keep CPU demos short.
         batch_size, num_workers: loader settings (workers are seeded by Lightning/torch).
         follow_batch: attributes to make ``*_batch`` vectors for (query points).
-        seed: seed of the label-fraction choice and the window caps.
+        seed: seed of the label-fraction choice and of the training loader's shuffling
+            (the window caps are evenly spaced, not random).
         train_split, val_split, test_split: split names in the manifest.
         generate_preset: when ``root`` holds no dataset, generate this synthetic preset
             there first (``"demo"`` / ``"full"``, see :mod:`evpose.synth`); None (default,
@@ -154,12 +158,10 @@ class EventDataModule(L.LightningDataModule):
             have = sorted({r["split"] for r in manifest["recordings"]})
             raise DatasetError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
         if split == "train" and self.label_fraction < 1.0:
-            rng = np.random.default_rng(self.seed)
-            k = max(1, int(round(self.label_fraction * len(paths))))
-            chosen = np.sort(rng.choice(len(paths), size=k, replace=False))
+            chosen = label_subset(len(paths), self.label_fraction, self.seed)
+            log.info("label_fraction=%.3g (seed %d): training on %d of the %d training recordings",
+                     self.label_fraction, self.seed, len(chosen), len(paths))
             paths = [paths[i] for i in chosen]
-            log.info("label_fraction=%.3g: training on %d of the %d training recordings", self.label_fraction, k,
-                     len(manifest["recordings"]))
         return paths
 
     def dataset(self, split: str) -> Dataset:

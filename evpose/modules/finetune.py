@@ -21,6 +21,7 @@ from ..models.losses import (
     stage_sum,
 )
 from .build import build, check_spec, to_plain
+from .schedules import scheduled_steps
 from .checkpoints import CheckedLoading, load_backbone_weights
 from .pretrain import CHECKPOINT_FORMAT
 
@@ -241,8 +242,7 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         opt = factory(groups)
         if not self.hparams.scheduler:
             return opt
-        total = self.trainer.estimated_stepping_batches if self.trainer is not None else 1
-        sched = build(self.hparams.scheduler)(opt, total_steps=int(total) if math.isfinite(total) else 1000)
+        sched = build(self.hparams.scheduler)(opt, total_steps=scheduled_steps(self.trainer))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     # ------------------------------------------------------------------ checkpoints

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .build import build, check_spec, to_plain
+from .schedules import scheduled_steps
 from .checkpoints import CheckedLoading
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,7 @@ class PretrainModule(CheckedLoading, L.LightningModule):
         opt = build(self.hparams.optimizer)(self.parameters())
         if not self.hparams.scheduler:
             return opt
-        total = self.trainer.estimated_stepping_batches if self.trainer is not None else 1
-        if not math.isfinite(total):
-            total = 1000
-        sched = build(self.hparams.scheduler)(opt, total_steps=int(total))
+        sched = build(self.hparams.scheduler)(opt, total_steps=scheduled_steps(self.trainer))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     # ------------------------------------------------------------------ checkpoints

@@ -9,14 +9,33 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 
+def scheduled_steps(trainer) -> int:
+    """The optimisation steps a schedule spans: the whole run of ``trainer``.
+
+    Lightning's ``estimated_stepping_batches``: ``trainer.max_steps`` when the epochs are
+    unbounded (``max_epochs=-1``, a fixed step budget), else the epochs times the batches
+    per epoch, capped by ``max_steps`` when both are set.
+
+    Raises:
+        ValueError: neither ``max_steps`` nor ``max_epochs`` bounds the run (a schedule
+            over an endless run is undefined).
+    """
+    if trainer is None:
+        raise ValueError("a learning-rate schedule needs the trainer (its max_steps or max_epochs)")
+    total = trainer.estimated_stepping_batches
+    if not math.isfinite(total):
+        raise ValueError("the learning-rate schedule needs a bounded run: set trainer.max_steps (with "
+                         "trainer.max_epochs=-1) or trainer.max_epochs")
+    return max(1, int(total))
+
+
 def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_factor: float = 0.01) -> LambdaLR:
     """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_factor`` x the base
     rate at ``total_steps``.
 
     Args:
         optimizer: the optimizer.
-        total_steps: optimisation steps of the whole run (Lightning's
-            ``trainer.estimated_stepping_batches``).
+        total_steps: optimisation steps of the whole run (:func:`scheduled_steps`).
         warmup_steps: steps of linear warm-up from 0.
         min_factor: final rate as a share of the base rate.
     """

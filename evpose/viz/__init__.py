@@ -1,4 +1,5 @@
-"""Plots of events, TORE volumes, event graphs, poses, pretext tasks and training curves.
+"""Plots of events, TORE volumes, event graphs, poses, pretext tasks, training curves and
+label efficiency.
 
 Matplotlib without pyplot: every function builds a ``matplotlib.figure.Figure`` and returns
 it (no global state, safe on headless machines; Jupyter shows a returned figure inline,
@@ -13,6 +14,7 @@ Quick use::
     viz.plot_inpainting(batch, module(batch), task=module.tasks["inpaint"], index=0)
     viz.plot_training_curves("logs/pretrain/runs/<run>").savefig("curves.png")
     viz.plot_learning_curve({"default": "logs/finetune/runs/<a>", "long": "logs/finetune/runs/<b>"})
+    viz.plot_label_efficiency(json.load(open("<run>/label_efficiency.json")))
 """
 
 from ._style import ON_COLOUR, OFF_COLOUR, new_figure, occupancy_rgb, part_colours, part_legend_handles
@@ -25,6 +27,7 @@ from .curves import (
     read_metrics_csv,
 )
 from .events import event_frame_rgb, plot_event_frame, plot_events_xyt
+from .label_efficiency import plot_label_efficiency
 from .graph import in_degrees, plot_degree_histograms, plot_event_graph, plot_graph_levels
 from .poses import draw_skeleton_2d, plot_per_joint_errors, plot_pose_3d, plot_skeleton_on_events
 from .pretext import plot_counts, plot_future, plot_inpainting, plot_refill
@@ -56,6 +59,7 @@ __all__ = [
     "plot_graph_levels",
     "plot_inpainting",
     "plot_learning_curve",
+    "plot_label_efficiency",
     "plot_per_joint_errors",
     "plot_pose_3d",
     "plot_refill",

@@ -145,8 +145,10 @@ def test_predict_on_degenerate_input(finetuned_ckpt, tiny_dataset):
 
 
 def test_label_efficiency_runner_with_a_given_pretraining(tiny_dataset, pretrained_ckpt, tmp_path):
-    """evpose-label-efficiency end to end on tiny budgets: arm b fine-tunes the given checkpoint,
-    both arms are evaluated the same way and the table names them."""
+    """evpose-label-efficiency with pretrained=<checkpoint>: no pretraining of its own, the
+    pretrained arms fine-tune the given checkpoint, both arms evaluated the same way."""
+    from omegaconf import OmegaConf
+
     from evpose.cli.compose import compose_config
     from evpose.cli.label_efficiency import run as label_efficiency
     from tests.modules.conftest import FAST
@@ -154,22 +156,22 @@ def test_label_efficiency_runner_with_a_given_pretraining(tiny_dataset, pretrain
     def as_list(items):
         return "[" + ",".join(f"'{x}'" for x in items) + "]"
 
-    overrides = [f"data_root={tiny_dataset}", f"paths.output_dir={tmp_path}", "arms=[a,b]",
-                 "label_efficiency.label_fraction=1.0",
-                 f"label_efficiency.finetune={as_list(FAST)}",
+    finetune_fast = [o for o in FAST if not o.startswith("trainer.max_epochs")]
+    overrides = [f"data_root={tiny_dataset}", f"paths.output_dir={tmp_path}", "label_efficiency.fractions=[1.0]",
+                 "label_efficiency.seeds=[0]", "label_efficiency.repeat.fractions=[]", "label_efficiency.steps=2",
+                 f"label_efficiency.finetune={as_list(finetune_fast)}",
                  "label_efficiency.eval=" + as_list(["max_windows=8", "baseline_windows=16", "min_events=500"])]
     summary = label_efficiency(compose_config("label_efficiency", [*overrides, f"pretrained={pretrained_ckpt}"]))
-    assert summary["pretrained_checkpoint"] == str(pretrained_ckpt)
-    assert set(summary["arms"]) == {"a", "b"} and "pretrain" not in summary["timings_s"]
-    for arm in summary["arms"].values():
-        assert np.isfinite(arm["mpjpe2d_px"]) and np.isfinite(arm["mpjpe3d_mm"])
+    assert summary["pretrainings"]["all"]["checkpoint"] == str(pretrained_ckpt) and not (tmp_path / "pretrain").exists()
+    assert [a["name"] for a in summary["arms"]] == ["scratch_f1_s0", "pretrained_f1_s0"]
+    for arm in summary["arms"]:
+        assert np.isfinite(arm["metrics"]["mpjpe2d_px"]) and np.isfinite(arm["metrics"]["mpjpe3d_mm"])
+    cfg = OmegaConf.load(tmp_path / "arms" / "pretrained_f1_s0" / "checkpoints" / "config.yaml")
+    assert cfg.pretrained == str(pretrained_ckpt)
     table = (tmp_path / "label_efficiency.md").read_text()
-    assert "(a) scratch, 100% labels" in table and "(b) pretrained, 100% labels" in table
-
-    with pytest.raises(FileNotFoundError, match="no_such.ckpt"):
-        label_efficiency(compose_config("label_efficiency", [*overrides, f"pretrained={tmp_path / 'no_such.ckpt'}"]))
-    with pytest.raises(ValueError, match="unknown arm"):
-        label_efficiency(compose_config("label_efficiency", [*overrides, "arms=[a,x]"]))
+    assert "| 100% (2 of 2 recordings) | scratch | 1 |" in table and "| 100% (2 of 2 recordings) | pretrained | 1 |" in table
+    assert f"the given checkpoint {pretrained_ckpt}" in table
+    assert "target not measured: no scratch arm with 10% labels" in table
 
 
 def test_the_default_network_overfits_a_handful_of_windows(compose_cfg):
