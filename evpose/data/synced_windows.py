@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io import EventRecording
-from .windows import Window
+from .windows import Window, count_ranges
 
 
 def counts_before_ranks(times: Sequence[np.ndarray], ranks: np.ndarray) -> np.ndarray:
@@ -94,11 +94,7 @@ def synced_count_windows(
     size, step = num_events * len(counted), stride * len(counted)
     times = {c: rec.timestamps(c) for c in dict.fromkeys(counted + cams)}
     total = sum(times[c].size for c in counted)
-    starts = np.arange(0, total, step, dtype=np.int64)
-    ends = np.minimum(starts + size, total)
-    if drop_last:
-        keep = ends - starts == size
-        starts, ends = starts[keep], ends[keep]
+    starts, ends = count_ranges(total, size, step, drop_last)
     if starts.size == 0:
         return []
     merged = np.sort(np.concatenate([times[c] for c in counted]), kind="stable")

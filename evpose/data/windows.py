@@ -39,6 +39,21 @@ class Window(NamedTuple):
         return self.t_end - self.t_start
 
 
+def count_ranges(n: int, size: int, stride: int, drop_last: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end ranks of windows of ``size`` consecutive items out of ``n``, one every
+    ``stride``; with ``drop_last`` a final window shorter than ``size`` is left out.
+
+    Shapes:
+        returns two (W,) int64 arrays, ``ends - starts <= size``.
+    """
+    starts = np.arange(0, n, stride, dtype=np.int64)
+    ends = np.minimum(starts + size, n)
+    if drop_last:
+        keep = ends - starts == size
+        starts, ends = starts[keep], ends[keep]
+    return starts, ends
+
+
 def constant_count_windows(
     rec: EventRecording,
     camera: str,
@@ -65,12 +80,7 @@ def constant_count_windows(
     stride = num_events if stride is None else stride
     if stride <= 0:
         raise ValueError(f"stride must be positive, got {stride}")
-    n = rec.num_events(camera)
-    starts = np.arange(0, n, stride, dtype=np.int64)
-    ends = np.minimum(starts + num_events, n)
-    if drop_last:
-        keep = ends - starts == num_events
-        starts, ends = starts[keep], ends[keep]
+    starts, ends = count_ranges(rec.num_events(camera), num_events, stride, drop_last)
     if starts.size == 0:
         return []
     t = rec.timestamps_at(camera, np.concatenate([starts, ends - 1]))

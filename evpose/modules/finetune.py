@@ -136,8 +136,9 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         )
         # the mean 3D pose of the training windows seen so far (world mm): the mean-pose
         # baseline logged next to the validation MPJPE (exact once an epoch has passed)
-        self._pose_sum = torch.zeros(K, 3, dtype=torch.float64)
-        self._pose_count = torch.zeros(K, dtype=torch.float64)
+        # (buffers on the module's device: no host copy per training step; not saved)
+        self.register_buffer("_pose_sum", torch.zeros(K, 3, dtype=torch.float64), persistent=False)
+        self.register_buffer("_pose_count", torch.zeros(K, dtype=torch.float64), persistent=False)
         if P > 0:
             self.val_metrics["miou"] = PartIoUMetric(P + 1)
         if freeze_backbone:
@@ -194,8 +195,8 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         _, total = self._step(batch, "train")
         if self.current_epoch == 0 and getattr(batch, "joints3d", None) is not None:
             valid = batch.valid3d
-            self._pose_sum += torch.where(valid[..., None], batch.joints3d, 0.0).sum(0).detach().double().cpu()
-            self._pose_count += valid.sum(0).double().cpu()
+            self._pose_sum += torch.where(valid[..., None], batch.joints3d, 0.0).sum(0).detach().double()
+            self._pose_count += valid.sum(0).double()
         if not torch.isfinite(total):
             raise FloatingPointError(f"fine-tuning loss is {total.item()} at step {self.global_step}")
         return total

@@ -127,3 +127,14 @@ def occupancy_rgb(on, off) -> np.ndarray:
     hue = np.where(total > 0, (a * ON_COLOUR + b * OFF_COLOUR) / np.where(total > 0, total, 1.0), 1.0)
     strength = np.maximum(a, b)
     return (1 - strength) + strength * hue
+
+
+def finish_panel(ax, title: str | None = None) -> None:
+    """The common finish of a line-plot panel: y from 0, small ticks, light grid, legend,
+    optional title."""
+    ax.set_ylim(bottom=0)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)

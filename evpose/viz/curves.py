@@ -12,7 +12,7 @@ import csv
 import math
 from pathlib import Path
 
-from ._style import new_figure
+from ._style import finish_panel, new_figure
 
 STAGES = ("train", "val", "test")
 _STAGE_COLOURS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
@@ -201,10 +201,5 @@ def plot_learning_curve(runs, x: str = "train_minutes", ylabel: str = "validatio
     ax.set_xlabel({"train_minutes": "training time (min, validation excluded)", "wall_minutes": "wall-clock time (min)",
                    "step": "step"}.get(x, x), fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.set_ylim(bottom=0)
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=9)
+    finish_panel(ax, title)
     return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._style import new_figure
+from ._style import finish_panel, new_figure
 
 #: Colour and legend text of each initialisation.
 INIT_STYLE = {"scratch": ("tab:blue", "from scratch"), "pretrained": ("tab:orange", "pretrained")}
@@ -53,10 +53,5 @@ def plot_label_efficiency(results: dict, metric: str = "mpjpe2d_px", title: str 
     ax.minorticks_off()
     ax.set_xlabel("labelled training recordings", fontsize=8)
     ax.set_ylabel(f"test {_TITLES.get(metric, metric)}", fontsize=8)
-    ax.set_ylim(bottom=0)
-    ax.tick_params(labelsize=7)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=9)
+    finish_panel(ax, title)
     return fig
