@@ -122,7 +122,7 @@ def test_onset_blanks_rectangle_after_slice_and_first_times_match():
 
 def test_refill_masks_inputs_and_targets_only_masked_nodes():
     graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1)
-    tf = PretextTransform(graph, [RefillTask(mask_share=0.4)], seed=0)
+    tf = PretextTransform(graph, [RefillTask(mask_share=0.4, mask="nodes")], seed=0)
     d = tf(sample(5))
     P = NUM_PARTS
     part_in = d.x[:, -(P + 2):]
@@ -168,3 +168,42 @@ def test_skipped_windows_are_counted():
     batch = SkippingCollater(tf.query_keys)([tf(sample(0)), tf(sample(1, n=100)), tf(sample(2))])
     assert batch.num_graphs == 2 and int(batch.num_skipped) == 1
     assert SkippingCollater()([None, None]) is None
+
+
+def region_mask_loop(xy, share, region_px, rng):
+    """Plain-loop reference of refill's region masking: one square at a time, in draw order."""
+    n, hidden = len(xy), np.zeros(len(xy), dtype=bool)
+    for c in rng.permutation(n):
+        if hidden.sum() >= np.ceil(share * n):
+            break
+        for i in range(n):
+            if abs(xy[i, 0] - xy[c, 0]) <= region_px / 2 and abs(xy[i, 1] - xy[c, 1]) <= region_px / 2:
+                hidden[i] = True
+    return hidden
+
+
+@pytest.mark.parametrize("share,region_px,seed", [(0.5, 32.0, 0), (0.3, 10.0, 1), (0.9, 50.0, 2), (1.0, 8.0, 3)])
+def test_region_mask_equals_a_plain_loop(share, region_px, seed):
+    from evpose.pretext.refill import region_mask
+
+    xy = np.random.default_rng(seed).uniform(0, 200, (300, 2)).round()
+    got = region_mask(xy, share, region_px, np.random.default_rng(seed))
+    want = region_mask_loop(xy, share, region_px, np.random.default_rng(seed))
+    np.testing.assert_array_equal(got, want)
+    assert got.sum() >= np.ceil(share * len(xy))
+
+
+def test_refill_region_masking_hides_whole_regions_and_defeats_copying():
+    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1)
+    s = sample(5)
+    d_nodes = PretextTransform(graph, [RefillTask(mask_share=0.5, mask="nodes")], seed=0)(s)
+    d_reg = PretextTransform(graph, [RefillTask(mask_share=0.5, mask="regions", region_px=24)], seed=0)(s)
+    hidden = ~d_reg.refill_shown
+    assert 0.5 <= hidden.float().mean() < 0.8
+    # a hidden node's nearest shown node is farther away than with independent masking
+    def gap(d):
+        h, sh = ~d.refill_shown, d.refill_shown
+        return torch.cdist(d.pos[h, :2], d.pos[sh, :2]).min(1).values.median()
+    assert gap(d_reg) > 3 * gap(d_nodes)
+    with pytest.raises(ValueError, match="refill mask must be 'regions' or 'nodes', got 'box'"):
+        RefillTask(mask="box")
