@@ -16,8 +16,10 @@ labels and its part has to be inferred from the body's shape around it. Labels c
 other data gets it from :class:`evpose.data.SkeletonPartLabeller`.
 
 The head (``propagate=True``, the default) is a :class:`~evpose.models.heads.LabelPropagationHead`:
-it starts from the shown labels of each node's graph neighbours, weighted by a learned
-distance attention that initially picks the nearest one, and adds a correction predicted
+it starts from the shown labels of each hidden node's ``k_shown`` nearest shown nodes (found in
+the data transform, ``refill_edge_index``; inside a hidden region these are at its border, not
+among the node's graph neighbours), weighted by a learned distance attention that initially
+picks the nearest one, and adds a correction predicted
 from the backbone features, so what it gains over copying is what the backbone knows about
 the body. ``propagate=False`` predicts from the backbone features alone (a linear or MLP head).
 
@@ -55,6 +57,7 @@ class RefillTask(PretextTask):
         propagate: start from the neighbours' shown labels (see the module docstring).
         mask: ``regions`` (hide square x-y regions) or ``nodes`` (hide nodes independently).
         region_px: side of a hidden region (px), for ``mask=regions``.
+        k_shown: shown nodes each hidden node's label propagation starts from.
     """
 
     name = "refill"
@@ -62,13 +65,15 @@ class RefillTask(PretextTask):
     order = 50
 
     def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0,
-                 propagate: bool = True, mask: str = "regions", region_px: float = 32.0):
+                 propagate: bool = True, mask: str = "regions", region_px: float = 32.0, k_shown: int = 4):
         super().__init__(weight)
         if mask not in ("regions", "nodes"):
             raise ValueError(f"refill mask must be 'regions' or 'nodes', got {mask!r}")
         if region_px <= 0:
             raise ValueError(f"refill region_px must be > 0, got {region_px}")
-        self.mask, self.region_px = mask, float(region_px)
+        if k_shown < 1:
+            raise ValueError(f"refill k_shown must be >= 1, got {k_shown}")
+        self.mask, self.region_px, self.k_shown = mask, float(region_px), int(k_shown)
         self.propagate = bool(propagate)
         if not 0.0 < mask_share <= 1.0:
             raise ValueError(f"mask_share must be in (0, 1], got {mask_share}")
@@ -94,7 +99,12 @@ class RefillTask(PretextTask):
         cls = torch.where(data.part < 0, torch.full_like(data.part, self.num_parts), data.part)
         data.refill_target = torch.where(hidden, cls, torch.full_like(cls, IGNORE_LABEL))
         data.refill_shown = ~hidden
-        data.refill_nearest = nearest_shown_label(data.pos, cls, ~hidden)
+        src, dst = nearest_shown(data.pos, ~hidden, self.k_shown)
+        data.refill_edge_index = torch.stack([src, dst])
+        nearest = torch.ones_like(dst, dtype=torch.bool)  # each hidden node's first edge: its nearest shown node
+        nearest[1:] = dst[1:] != dst[:-1]
+        data.refill_nearest = torch.full_like(cls, -1)  # the copying baseline
+        data.refill_nearest[dst[nearest]] = cls[src[nearest]]
         return data
 
     def build_head(self, channels: int) -> nn.Module:
@@ -107,8 +117,7 @@ class RefillTask(PretextTask):
             return {"part_logits": head(feats.features[-1])}
         # the part input is the last P + 2 node channels: P + 1 class one-hot, then the mask flag
         labels = batch.x[:, -(self.num_parts + 2) : -1]
-        level = feats.levels[0]
-        return {"part_logits": head(feats.features[-1], labels, batch.refill_shown, level.pos, level.edge_index)}
+        return {"part_logits": head(feats.features[-1], labels, batch.refill_shown, batch.pos, batch.refill_edge_index)}
 
     def loss(self, out, batch):
         return part_loss(out["part_logits"], batch.refill_target)
@@ -143,19 +152,21 @@ class RefillTask(PretextTask):
         metrics["baseline_miou_nearest"].update(near[ok], target[ok])
 
 
-def nearest_shown_label(pos: torch.Tensor, cls: torch.Tensor, shown: torch.Tensor) -> torch.Tensor:
-    """For every hidden node, the class of the nearest node whose label is shown (the copying
-    baseline; -1 when no label is shown); -1 for shown nodes. One window, by k-d tree.
+def nearest_shown(pos: torch.Tensor, shown: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Edges from the ``k`` nearest shown nodes (``src``, nearest first) to every hidden node
+    (``dst``); fewer when fewer are shown, none when none is. One window, by k-d tree.
 
     Shapes:
-        pos: (N, 3), cls: (N,), shown: (N,) bool -> (N,) int64
+        pos: (N, 3), shown: (N,) bool -> src (E,), dst (E,) int64, E = hidden * min(k, shown)
     """
-    out = torch.full_like(cls, -1)
-    hidden = ~shown
-    if bool(shown.any()) and bool(hidden.any()):
-        _, j = cKDTree(pos[shown].double().numpy()).query(pos[hidden].double().numpy(), k=1)
-        out[hidden] = cls[shown][torch.from_numpy(np.asarray(j, dtype=np.int64))]
-    return out
+    shown_idx, hidden_idx = torch.nonzero(shown).flatten(), torch.nonzero(~shown).flatten()
+    k = min(int(k), len(shown_idx))
+    if k == 0 or len(hidden_idx) == 0:
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty, empty
+    _, j = cKDTree(pos[shown].double().numpy()).query(pos[hidden_idx].double().numpy(), k=k)
+    j = torch.from_numpy(np.asarray(j, dtype=np.int64).reshape(len(hidden_idx), k))
+    return shown_idx[j].flatten(), hidden_idx.repeat_interleave(k)
 
 
 def region_mask(xy: np.ndarray, share: float, region_px: float, rng: np.random.Generator) -> np.ndarray:

@@ -207,3 +207,24 @@ def test_refill_region_masking_hides_whole_regions_and_defeats_copying():
     assert gap(d_reg) > 3 * gap(d_nodes)
     with pytest.raises(ValueError, match="refill mask must be 'regions' or 'nodes', got 'box'"):
         RefillTask(mask="box")
+
+
+@pytest.mark.parametrize("mask", ["regions", "nodes"])
+def test_refill_edges_come_from_the_nearest_shown_nodes(mask):
+    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1)
+    d = PretextTransform(graph, [RefillTask(mask_share=0.5, mask=mask, region_px=24, k_shown=3)], seed=1)(sample(2))
+    src, dst = d.refill_edge_index
+    shown = d.refill_shown
+    hidden = torch.nonzero(~shown).flatten()
+    assert torch.all(shown[src]) and torch.all(~shown[dst])
+    assert torch.equal(torch.unique(dst), hidden) and torch.all(torch.bincount(dst, minlength=len(shown))[hidden] == 3)
+    # brute force: the 3 smallest distances to shown nodes are the edges' distances, nearest first
+    dist = torch.cdist(d.pos.double(), d.pos[shown].double())
+    want = dist[dst.view(-1, 3)[:, 0]].topk(3, dim=1, largest=False).values
+    got = (d.pos[dst] - d.pos[src]).double().norm(dim=1).view(-1, 3)
+    torch.testing.assert_close(got, want)
+    # the copying baseline is the class of the nearest one
+    cls = torch.where(d.part < 0, NUM_PARTS, d.part)
+    nearest_cls = cls[shown][dist[hidden].argmin(1)]
+    assert (d.refill_nearest[hidden] == nearest_cls).float().mean() > 0.98  # equal up to distance ties
+    assert torch.all(d.refill_nearest[shown] == -1)

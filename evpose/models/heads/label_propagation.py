@@ -1,7 +1,8 @@
 """Per-node class prediction that starts from the labels shown in the neighbourhood.
 
 Some nodes show their class (e.g. a body-part label), the rest must be predicted. The head
-propagates the shown labels along the level-0 graph edges with attention weights
+propagates the shown labels along the given edges (the level-0 graph's, or edges from each
+hidden node's nearest shown nodes as masked part refill builds them) with attention weights
 ``softmax_j(-||s * (pos_i - pos_j)|| / tau)`` over the shown neighbours ``j`` of ``i``
 (``s`` a learned per-axis scale, ``tau`` a learned temperature), then predicts
 
@@ -9,7 +10,7 @@ propagates the shown labels along the level-0 graph edges with attention weights
 
 with ``h_i`` the backbone features. The MLP's last layer starts at zero and ``tau`` small,
 so the untrained head copies the label of the nearest shown neighbour (among the node's
-graph neighbours); training teaches it where the neighbourhood is wrong, which is what the
+incoming edges); training teaches it where the neighbourhood is wrong, which is what the
 backbone features must tell.
 """
 
