@@ -9,7 +9,6 @@ models, pretext tasks and fine-tuning code rely on them.
     t           (N,)   int64     absolute timestamps (us)
     t0          (1,)   int64     the window start (time origin of pos[:, 2])
     edge_index  (2, E) int64     row 0 neighbour j (source), row 1 centre i (target)
-    edge_attr   (E, 3) float32   (pos_j - pos_i) / r, inside the unit ball
     part, person (N,)  int64     event labels when the events carry them (-1 background)
     num_events  (1,)   int64     events in the window before subsampling
     # window targets and camera, leading dimension 1 so that PyG's Batch stacks them:
@@ -196,14 +195,12 @@ def build_event_graph(
     ).to(torch.float32)
     pos, x, t = pos.to(device), x.to(device), t.to(device)
     edge_index = radius_graph(pos, r, max_num_neighbors=max_num_neighbors)
-    edge_attr = relative_offsets(pos, edge_index, r)
     data = Data(
         x=x,
         pos=pos,
         t=t,
         t0=torch.tensor([origin], dtype=torch.int64, device=device),
         edge_index=edge_index,
-        edge_attr=edge_attr,
         num_events=torch.tensor([n], dtype=torch.int64, device=device),
     )
     for f, v in labels.items():

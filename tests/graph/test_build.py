@@ -8,7 +8,7 @@ import torch
 from torch_geometric.data import Batch
 
 from evpose.data import EventWindowDataset
-from evpose.graph import EventGraphTransform, build_event_graph, radius_graph, subsample_indices
+from evpose.graph import EventGraphTransform, build_event_graph, radius_graph, relative_offsets, subsample_indices
 from evpose.io import write_recording
 from evpose.representations import tore_at_events, tore_upper_bound
 from evpose.types import DHP19_SENSOR_SIZE, NUM_JOINTS, make_events
@@ -40,11 +40,14 @@ def test_fields_and_values():
     np.testing.assert_array_equal(data.x[:, 0].numpy(), np.where(ev["p"] > 0, 1.0, -1.0))
     tore = tore_at_events(ev, SENSOR) / tore_upper_bound()
     assert torch.allclose(data.x[:, 1:], tore) and data.x[:, 1:].min() >= 0 and data.x[:, 1:].max() <= 1
-    # edges: the radius graph of pos, attributes (pos_j - pos_i) / r
+    # edges: the radius graph of pos; their offsets (pos_j - pos_i) / r (what the models
+    # compute, evpose.models.pyramid) lie in the unit ball
     assert torch.equal(data.edge_index, radius_graph(data.pos, 3.0, max_num_neighbors=32))
+    assert "edge_attr" not in data  # not stored: the models derive it at each level's radius
     j, i = data.edge_index
-    assert torch.allclose(data.edge_attr, (data.pos[j] - data.pos[i]) / 3.0)
-    assert data.edge_attr.norm(dim=1).max() <= 1.0 + 1e-6
+    offsets = relative_offsets(data.pos, data.edge_index, 3.0)
+    assert torch.allclose(offsets, (data.pos[j] - data.pos[i]) / 3.0)
+    assert offsets.norm(dim=1).max() <= 1.0 + 1e-6
     assert torch.equal(data.part, torch.from_numpy(ev["part"].astype(np.int64)))
     assert data.person.dtype == torch.int64
 
