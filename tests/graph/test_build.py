@@ -27,7 +27,7 @@ def edge_events(rng, n=600, t0=1_000_000):
 
 def test_fields_and_values():
     ev = edge_events(np.random.default_rng(0))
-    data = build_event_graph(ev, SENSOR, r=3.0, time_scale_us=2000, time_scale_px=1.0, t0=999_000)
+    data = build_event_graph(ev, SENSOR, r=3.0, max_num_neighbors=32, time_scale_us=2000, time_scale_px=1.0, t0=999_000)
     n = len(ev)
     assert data.num_nodes == n and data.pos.dtype == torch.float32 and data.pos.shape == (n, 3)
     np.testing.assert_allclose(data.pos[:, 0].numpy(), ev["x"])
@@ -155,4 +155,4 @@ def test_transform_without_labels(recording):
     ds = EventWindowDataset([recording], num_events=1000, labels=False, transform=EventGraphTransform())
     data = ds[0]
     assert "joints2d" not in data and data.num_nodes == 1000
-    assert "EventGraphTransform(r=3.0" in repr(EventGraphTransform())
+    assert "EventGraphTransform(r=8.0" in repr(EventGraphTransform())
