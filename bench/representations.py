@@ -425,7 +425,7 @@ def main() -> None:
         tm = compare_times({"ours": lambda: knn_graph(pos, KNN_K),
                             "kd": lambda: cKDTree(pos_np).query(pos_np, k=KNN_K + 1, workers=args.threads)}, reps)
         kn, kd = tm["ours"], tm["kd"]
-        build = median_time(lambda: build_event_graph(ev, sensor), reps)
+        build = median_time(lambda: build_event_graph(ev, sensor, r=R, max_num_neighbors=CAP), reps)
         print(f"| {n:,} | {kn * 1e3:.1f} | {kd * 1e3:.1f} | {kd / kn:.2f} | {build * 1e3:.1f} |")
         figures["sizes"][n].update(knn_ms=kn * 1e3, knn_kdtree_ms=kd * 1e3, build_ms=build * 1e3)
 

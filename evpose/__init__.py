@@ -8,7 +8,7 @@ Downstream use, from a checkpoint alone::
     out = est.predict(events, camera)   # joints2d, joints3d, parts, confidence
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["PoseEstimator", "__version__", "load_estimator"]
 

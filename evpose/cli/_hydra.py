@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from omegaconf import OmegaConf
 
-def project_root() -> Path:
-    """The evpose checkout: $EVPOSE_ROOT if set, else the folder holding conf/ next to the
-    package, else the current directory."""
-    env = os.environ.get("EVPOSE_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parents[2]
-    if (here / "conf").is_dir():
-        return here
-    return Path.cwd()
+from ..paths import project_root  # noqa: F401  (re-exported: notebooks and commands use it from here)
 
 
 def node_feature_channels(tore_k: int, num_parts: int) -> int:

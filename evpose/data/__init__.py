@@ -4,7 +4,7 @@ from .datamodule import EventDataModule
 from .dataset import EventWindowDataset
 from .dhp19_labels import dhp19_label_samples, dhp19_sample_ranges, nearest_pose_sample
 from .loader import SkippingCollater
-from .part_input import AppendPartInput, part_input, part_input_channels
+from .part_input import AppendPartInput, part_input
 from .part_labeller import SkeletonPartLabeller
 from .transforms import PoseGraphTransform
 from .labels import LABEL_RULES, PoseLabel, nan_mean_pose, project_pose, window_label, window_pose
@@ -22,7 +22,6 @@ __all__ = [
     "SkeletonPartLabeller",
     "SkippingCollater",
     "part_input",
-    "part_input_channels",
     "EventWindowDataset",
     "LABEL_RULES",
     "PoseLabel",

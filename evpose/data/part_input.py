@@ -13,11 +13,6 @@ import torch
 from torch import Tensor
 
 
-def part_input_channels(num_parts: int) -> int:
-    """Width of the part input: P + 1 classes and the mask flag."""
-    return num_parts + 2
-
-
 def part_input(num_nodes: int, num_parts: int, part: Tensor | None = None, shown: Tensor | None = None,
                device=None) -> Tensor:
     """Part-input features of the nodes.

@@ -9,7 +9,6 @@ models, pretext tasks and fine-tuning code rely on them.
     t           (N,)   int64     absolute timestamps (us)
     t0          (1,)   int64     the window start (time origin of pos[:, 2])
     edge_index  (2, E) int64     row 0 neighbour j (source), row 1 centre i (target)
-    edge_attr   (E, 3) float32   (pos_j - pos_i) / r, inside the unit ball
     part, person (N,)  int64     event labels when the events carry them (-1 background)
     num_events  (1,)   int64     events in the window before subsampling
     # window targets and camera, leading dimension 1 so that PyG's Batch stacks them:
@@ -50,8 +49,10 @@ TIME_SCALE_US = 1000.0
 #: ... span this many pixels along pos[:, 2].
 TIME_SCALE_PX = 1.0
 #: Default graph radius (px) and neighbour cap.
-RADIUS = 3.0
-MAX_NUM_NEIGHBORS = 32
+RADIUS = 8.0
+MAX_NUM_NEIGHBORS = 16
+#: Nodes a dataset window keeps (EventGraphTransform; build_event_graph keeps every event by default).
+MAX_NODES = 1024
 SUBSAMPLE_MODES = ("random", "uniform")
 #: Window targets copied from a dataset sample, and their dtypes.
 TARGETS = {
@@ -126,8 +127,8 @@ def build_event_graph(
         events: structured event array (t, x, y, p[, part, person]) of one window,
             time-ordered (as evpose files store them).
         sensor_size: (H, W); events outside raise ValueError.
-        r: radius of the graph in pos units (default 3.0 px).
-        max_num_neighbors: incoming edges kept per node, the nearest (default 32).
+        r: radius of the graph in pos units (default 8.0 px).
+        max_num_neighbors: incoming edges kept per node, the nearest (default 16).
         time_scale_us: ``time_scale_us`` microseconds ...
         time_scale_px: ... map to ``time_scale_px`` along pos[:, 2] (default 1 ms == 1 px).
         window_depth_px: instead, scale time so that the window ``[t0, t_end)`` spans
@@ -196,14 +197,12 @@ def build_event_graph(
     ).to(torch.float32)
     pos, x, t = pos.to(device), x.to(device), t.to(device)
     edge_index = radius_graph(pos, r, max_num_neighbors=max_num_neighbors)
-    edge_attr = relative_offsets(pos, edge_index, r)
     data = Data(
         x=x,
         pos=pos,
         t=t,
         t0=torch.tensor([origin], dtype=torch.int64, device=device),
         edge_index=edge_index,
-        edge_attr=edge_attr,
         num_events=torch.tensor([n], dtype=torch.int64, device=device),
     )
     for f, v in labels.items():
@@ -222,7 +221,8 @@ class EventGraphTransform(BaseTransform):
     Args:
         sensor_size: (H, W) (default: the sample's camera's).
         r, max_num_neighbors, time_scale_us, time_scale_px, window_depth_px, max_nodes, subsample,
-        tore_k, tore_normalize, tore_min_dt, tore_max_dt: as :func:`build_event_graph`.
+        tore_k, tore_normalize, tore_min_dt, tore_max_dt: as :func:`build_event_graph`, except
+            that ``max_nodes`` defaults to :data:`MAX_NODES` (1024; conf/graph/default.yaml).
         seed: base seed of the random subsampling; sample ``i`` uses ``(seed, i)`` so
             every window is reproducible (default 0; None: fresh randomness, e.g. as
             augmentation).
@@ -240,7 +240,7 @@ class EventGraphTransform(BaseTransform):
         time_scale_us: float = TIME_SCALE_US,
         time_scale_px: float = TIME_SCALE_PX,
         window_depth_px: float | None = None,
-        max_nodes: int | None = None,
+        max_nodes: int | None = MAX_NODES,
         subsample: str = "random",
         seed: int | None = 0,
         tore_k: int = DEFAULT_K,

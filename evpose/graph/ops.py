@@ -1,5 +1,6 @@
 """Tensor primitives of the graph kernels: sorting integer keys, cumulative sums, ragged
-range expansion, per-segment ranking.
+range expansion, per-segment ranking. The sorts and runs are the TORE code's
+(:mod:`evpose.representations.events`), one implementation for both.
 
 Plain torch (CPU and CUDA). On CPU the operations that torch runs slowly there go
 through numpy on the same memory (see ``evpose.representations.events.NUMPY_ON_CPU``);
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..representations.events import on_numpy
+from ..representations.events import on_numpy, run_starts, sort_stable, sort_values  # noqa: F401  (sort_*: re-exported)
 
 
 def cumsum(x: Tensor) -> Tensor:
@@ -28,62 +29,13 @@ def cumsum(x: Tensor) -> Tensor:
     return torch.cumsum(x, 0, dtype=torch.int64 if not x.is_floating_point() else None)
 
 
-def sort_stable(keys: Tensor) -> tuple[Tensor, Tensor]:
-    """Stable ascending sort of non-negative int64 keys.
-
-    Returns:
-        ``(sorted_keys, perm)`` with ``sorted_keys == keys[perm]``; equal keys keep
-        their input order, so the result is the same on every device.
-
-    Shapes:
-        keys: (N,) -> (N,), (N,)
-    """
-    n = keys.numel()
-    if on_numpy(keys) and n > 1:
-        bits = (n - 1).bit_length()
-        kmax = int(keys.max())
-        if int(keys.min()) >= 0 and kmax < (1 << (63 - bits)):
-            # pack the position under the key: one plain (SIMD) sort of unique int64
-            packed = keys.numpy().astype(np.int64, copy=False) << bits
-            packed |= np.arange(n, dtype=np.int64)
-            packed.sort()
-            return torch.from_numpy(packed >> bits), torch.from_numpy(packed & ((1 << bits) - 1))
-    out = torch.sort(keys, stable=True)
-    return out.values, out.indices
-
-
-def sort_values(keys: Tensor, inplace: bool = False) -> Tensor:
-    """Ascending sort of int64 values (no permutation; for keys that are all distinct or
-    whose order among equals does not matter). ``inplace`` sorts ``keys`` itself on CPU.
-
-    Shapes:
-        keys: (N,) -> (N,)
-    """
-    if on_numpy(keys):
-        if inplace:
-            keys.numpy().sort()
-            return keys
-        return torch.from_numpy(np.sort(keys.numpy()))
-    return torch.sort(keys).values
-
-
 def rank_in_runs(sorted_keys: Tensor) -> Tensor:
     """Position of every entry of a sorted array inside its run of equal keys (0, 1, ...).
 
     Shapes:
         sorted_keys: (N,) -> (N,) int64
     """
-    n = sorted_keys.numel()
-    if on_numpy(sorted_keys):  # torch.cummax is slow on CPU
-        keys = sorted_keys.numpy()
-        new = np.ones(n, dtype=bool)
-        np.not_equal(keys[1:], keys[:-1], out=new[1:])
-        pos = np.arange(n)
-        return torch.from_numpy(pos - np.maximum.accumulate(np.where(new, pos, 0)))
-    pos = torch.arange(n, device=sorted_keys.device)
-    new = torch.ones(n, dtype=torch.bool, device=sorted_keys.device)
-    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    return pos - torch.cummax(torch.where(new, pos, 0), 0).values
+    return torch.arange(sorted_keys.numel(), device=sorted_keys.device) - run_starts(sorted_keys)
 
 
 def take(a: Tensor, index: Tensor) -> Tensor:

@@ -1,5 +1,6 @@
-"""Metrics as pure functions (pose, segmentation), running torchmetrics wrappers, tables."""
+"""Metrics as pure functions (pose, segmentation, binary F1), running torchmetrics wrappers, tables."""
 
+from .binary import BinaryF1, binary_f1
 from .pose import (
     AUC_THRESHOLDS_MM,
     auc_pck,
@@ -17,10 +18,12 @@ from .tables import markdown_table
 
 __all__ = [
     "AUC_THRESHOLDS_MM",
+    "BinaryF1",
     "JointErrorMetric",
     "PartIoUMetric",
     "accuracy",
     "auc_pck",
+    "binary_f1",
     "confusion_matrix",
     "iou_per_class",
     "joint_errors",

@@ -30,7 +30,7 @@ class GraphHourglass(nn.Module):
         blocks: residual blocks per level and direction (default 1).
         norm: normalisation factory for the blocks (default LayerNorm).
         global_context: at the coarsest level, add to every node a linear map of its graph's
-            max- and mean-pooled features, so every node sees the whole window (default False).
+            max- and mean-pooled features, so every node sees the whole window (default True).
 
     Shapes:
         x: (N_0, channels[0]), levels: L GraphLevels -> (N_0, channels[0])
@@ -42,7 +42,7 @@ class GraphHourglass(nn.Module):
         conv: Callable[[int, int], nn.Module] = PointConvLayer,
         blocks: int = 1,
         norm: Callable[[int], nn.Module] | None = nn.LayerNorm,
-        global_context: bool = False,
+        global_context: bool = True,
     ):
         super().__init__()
         channels = [int(c) for c in channels]

@@ -26,10 +26,10 @@ class PoseNet(nn.Module):
         offset_scale_px, confidence_radius_px: see :class:`Joints2DHead`.
         depth_scale_mm, gamma_init: see :class:`Joints3DHead`.
         detach_depth_prob, gamma_sees_k, root_from: see :class:`Joints3DHead` (``detach_prob``,
-            ``gamma_sees_k``, ``root_from``).
+            ``gamma_sees_k``, ``root_from``; defaults True, True, ``"features"``).
         root_box_from_labels: in training, RootNet's k comes from the box of the labelled 2D
             joints (as RootNet trains on given boxes) instead of the predicted ones, so the
-            root depth learns from a right box while the 2D is still wrong (default False);
+            root depth learns from a right box while the 2D is still wrong (default True);
             evaluation always uses the prediction.
 
     Shapes:
@@ -51,10 +51,10 @@ class PoseNet(nn.Module):
         confidence_radius_px: float = 8.0,
         depth_scale_mm: float = 500.0,
         gamma_init: float = 0.45,
-        root_box_from_labels: bool = False,
-        detach_depth_prob: bool = False,
-        gamma_sees_k: bool = False,
-        root_from: str = "rootnet",
+        root_box_from_labels: bool = True,
+        detach_depth_prob: bool = True,
+        gamma_sees_k: bool = True,
+        root_from: str = "features",
     ):
         super().__init__()
         if backbone.num_maps != num_joints:

@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ..graph import radius_graph, voxel_cluster, voxel_pool
+from ..graph import radius_graph, relative_offsets, voxel_cluster, voxel_pool
 
 
 @dataclass
@@ -40,8 +40,7 @@ class GraphLevel:
     @cached_property
     def edge_attr(self) -> Tensor:
         """(E, 3) offsets ``(pos_j - pos_i) / radius``."""
-        src, dst = self.edge_index
-        return (self.pos[src] - self.pos[dst]) / self.radius
+        return relative_offsets(self.pos, self.edge_index, self.radius)
 
 
 def build_pyramid(

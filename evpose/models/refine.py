@@ -86,11 +86,12 @@ class RefinementStack(nn.Module):
         in_channels: node input features F (1 + 2 * TORE depth).
         hourglass: factory ``hourglass()`` returning a :class:`GraphHourglass` (called once
             per stage; a Hydra ``_partial_``).
-        num_stages: S >= 1.
+        num_stages: S >= 1 (default 1).
         num_maps: M, per-node prediction channels (default 13, DHP19's joints).
-        radii: graph radius per pyramid level (level 0 should equal the data's graph radius).
-        voxel_sizes: voxel edge making each coarser level (len(radii) - 1 values).
-        max_num_neighbors: neighbour cap of the coarser levels' radius graphs.
+        radii: graph radius per pyramid level (level 0 should equal the data's graph radius;
+            default (8, 16, 32) px).
+        voxel_sizes: voxel edge making each coarser level (len(radii) - 1 values; default (6, 12)).
+        max_num_neighbors: neighbour cap of the coarser levels' radius graphs (default 16).
         map_scale: the maps are ``map_scale`` times a linear map of the node features, whose
             weights start ``map_scale`` times smaller (the same initial maps). Node features
             are layer-normalised, so a linear map of them is of order one and its weights
@@ -98,17 +99,18 @@ class RefinementStack(nn.Module):
             a peak several nats above the rest, which such logits reach only slowly (the
             distribution stays broad and the predicted skeleton shrinks to the centroid).
             The scale makes the logits learn ``map_scale`` times faster. The next stage is
-            fed the linear map before the scaling (default 1).
+            fed the linear map before the scaling (default 10).
         camera_input: append the viewing direction of the window's camera (world frame,
             :func:`camera_direction`) to every node's stem input; ``forward`` then needs
             ``cam_R``. In a fixed camera rig where people face one way (DHP19, the
             synthetic data) it tells the network the view, and so the body's left from its
-            right, which the events of a side view hardly show (default False).
+            right, which the events of a side view hardly show (default True).
         time_scales: factor on the time axis of each coarser pyramid level (see
-            :func:`~evpose.models.pyramid.build_pyramid`; default 1 each).
+            :func:`~evpose.models.pyramid.build_pyramid`; default (0.25, 0): time squeezed 4x,
+            then flattened; None: 1 each).
         position_input: also feed every node its position relative to its window, ``(pos -
             centroid) / spread`` per graph (3 more stem inputs; the graph layers themselves
-            see relative offsets only), so a node knows where on the body it lies (default False).
+            see relative offsets only), so a node knows where on the body it lies (default True).
 
     Shapes:
         x: (N, F), pos: (N, 3), batch: (N,), edge_index: (2, E), cam_R: (B, 3, 3) -> BackboneOutput
@@ -118,15 +120,15 @@ class RefinementStack(nn.Module):
         self,
         in_channels: int,
         hourglass: Callable[[], GraphHourglass],
-        num_stages: int = 2,
+        num_stages: int = 1,
         num_maps: int = 13,
-        radii: Sequence[float] = (3.0, 6.0, 12.0),
-        voxel_sizes: Sequence[float] = (4.0, 8.0),
-        max_num_neighbors: int = 32,
-        position_input: bool = False,
-        time_scales: Sequence[float] | None = None,
-        map_scale: float = 1.0,
-        camera_input: bool = False,
+        radii: Sequence[float] = (8.0, 16.0, 32.0),
+        voxel_sizes: Sequence[float] = (6.0, 12.0),
+        max_num_neighbors: int = 16,
+        position_input: bool = True,
+        time_scales: Sequence[float] | None = (0.25, 0.0),
+        map_scale: float = 10.0,
+        camera_input: bool = True,
     ):
         super().__init__()
         if num_stages < 1:

@@ -29,7 +29,7 @@ def scheduled_steps(trainer) -> int:
     return max(1, int(total))
 
 
-def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_steps: int = 0, min_factor: float = 0.01) -> LambdaLR:
+def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_steps: int = 50, min_factor: float = 0.02) -> LambdaLR:
     """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_factor`` x the base
     rate at ``total_steps``.
 

@@ -18,15 +18,6 @@ from .onset import OnsetTask
 from .refill import RefillTask
 from .transform import PretextTransform
 
-#: Task classes by name (the names of conf/pretext/*.yaml).
-TASKS: dict[str, type[PretextTask]] = {
-    "inpaint": InpaintTask,
-    "count": CountTask,
-    "refill": RefillTask,
-    "future": FutureTask,
-    "onset": OnsetTask,
-}
-
 __all__ = [
     "BoxMasking",
     "CountTask",
@@ -37,5 +28,4 @@ __all__ = [
     "PretextTask",
     "PretextTransform",
     "RefillTask",
-    "TASKS",
 ]

@@ -42,7 +42,7 @@ class CountTask(PretextTask):
         box_px: Sequence[int] = (16, 16),
         box_us: int = 8000,
         cell_px: int = 4,
-        cell_us: int = 2000,
+        cell_us: int = 4000,
         max_boxes: int = 64,
         min_events: int = 200,
         k: int = 8,

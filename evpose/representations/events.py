@@ -1,5 +1,5 @@
 """Event columns as tensors: checked conversion from evpose's structured arrays, and the
-sorting helpers shared by the TORE code.
+sorting and run kernels shared by the TORE code and the graph code (:mod:`evpose.graph.ops`).
 
 The TORE functions take events either as the structured array of :mod:`evpose.io`
 (fields t, x, y, p) or as a :class:`EventTensors` of device-resident columns.
@@ -120,15 +120,52 @@ def check_tore_params(k, min_dt, max_dt) -> tuple[int, float, float]:
     return int(k), min_dt, max_dt
 
 
-def sort_values(keys: Tensor) -> Tensor:
-    """Ascending sort of int64 values (numpy's SIMD sort on CPU, torch elsewhere).
+def sort_values(keys: Tensor, inplace: bool = False) -> Tensor:
+    """Ascending sort of int64 values (no permutation; for keys that are all distinct or
+    whose order among equals does not matter). ``inplace`` sorts ``keys`` itself on CPU.
 
     Shapes:
         keys: (N,) -> (N,)
     """
     if on_numpy(keys):
+        if inplace:
+            keys.numpy().sort()
+            return keys
         return torch.from_numpy(np.sort(keys.numpy()))
     return torch.sort(keys).values
+
+
+def sort_stable(keys: Tensor) -> tuple[Tensor, Tensor]:
+    """Stable ascending sort of non-negative int64 keys (on CPU: the position packed under
+    the key and one numpy sort when it fits in 63 bits; else torch's stable sort).
+
+    Returns:
+        ``(sorted_keys, perm)`` with ``sorted_keys == keys[perm]``; equal keys keep
+        their input order, so the result is the same on every device.
+
+    Shapes:
+        keys: (N,) -> (N,), (N,)
+    """
+    n = keys.numel()
+    if on_numpy(keys) and n > 1:
+        bits = (n - 1).bit_length()
+        if int(keys.min()) >= 0 and int(keys.max()) < (1 << (63 - bits)):
+            # pack the position under the key: one plain (SIMD) sort of unique int64
+            packed = keys.numpy().astype(np.int64, copy=False) << bits
+            packed |= np.arange(n, dtype=np.int64)
+            packed.sort()
+            return torch.from_numpy(packed >> bits), torch.from_numpy(packed & ((1 << bits) - 1))
+    out = torch.sort(keys, stable=True)
+    return out.values, out.indices
+
+
+def argsort_stable(keys: Tensor) -> Tensor:
+    """The permutation of :func:`sort_stable`.
+
+    Shapes:
+        keys: (N,) -> (N,) int64
+    """
+    return sort_stable(keys)[1]
 
 
 def exclusive_cumsum(x: Tensor) -> Tensor:
@@ -161,23 +198,6 @@ def run_starts(sorted_keys: Tensor) -> Tensor:
     new = torch.ones(n, dtype=torch.bool, device=sorted_keys.device)
     new[1:] = sorted_keys[1:] != sorted_keys[:-1]
     return torch.cummax(torch.where(new, pos, 0), 0).values
-
-
-def argsort_stable(keys: Tensor) -> Tensor:
-    """Stable ascending argsort of non-negative int64 keys (on CPU: the position packed
-    under the key and one numpy sort when it fits in 63 bits; else torch's stable sort).
-
-    Shapes:
-        keys: (N,) -> (N,) int64
-    """
-    n = keys.numel()
-    if on_numpy(keys) and n > 1:
-        bits = (n - 1).bit_length()
-        if int(keys.min()) >= 0 and int(keys.max()) < (1 << (63 - bits)):
-            packed = (keys.numpy() << bits) | np.arange(n, dtype=np.int64)
-            packed.sort()
-            return torch.from_numpy(packed & ((1 << bits) - 1))
-    return torch.sort(keys, stable=True).indices
 
 
 def concat_events(parts: list[EventTensors]) -> EventTensors:

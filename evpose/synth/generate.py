@@ -15,8 +15,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
+from .._version import __version__
 from ..io.manifest import write_manifest
+from ..paths import project_root
 from .movements import movement_spec
 from .presets import SynthConfig, preset_config
 from .recording import GENERATOR_VERSION, MANIFEST_SOURCE, synthesize_recording, write_synthetic_recording
@@ -212,8 +213,6 @@ def ensure_demo_data(data_dir=None, seed: int = 0, num_workers: int = 2, progres
         its seed; an incomplete one is regenerated.
     """
     if data_dir is None:
-        from ..cli._hydra import project_root
-
         data_dir = project_root() / "data"
     root = Path(data_dir) / "synth" / "demo"
     config = preset_config("demo")

@@ -14,14 +14,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..geometry import Camera
+from ..io.manifest import SPLITS  # torch-free: generator worker processes never load torch
 from .cameras import resolve_cameras
 from .movements import BASIC_MOVEMENTS, EXTRA_MOVEMENTS, MOVEMENTS, movement_spec
 from .simulate import EventModel
-
-
-#: Dataset splits (the same as :data:`evpose.data.manifest.SPLITS`; not imported from
-#: there so that generator worker processes do not import torch).
-SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 def _pair(name, v, positive=True) -> tuple[float, float]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..io import EventFileWriter
 from ..types import JOINT_NAMES, PART_NAMES
 from .background import sample_room

@@ -19,6 +19,7 @@ import torch
 from matplotlib.patches import Patch, Rectangle
 from scipy.spatial import cKDTree
 
+from ..metrics.binary import binary_f1
 from ..types import NUM_PARTS
 from ._panels import sensor_size_of, window_and_outputs, zoom_to
 from ._style import (
@@ -32,7 +33,7 @@ from ._style import (
     to_numpy,
 )
 from .pretext_boxes import plot_counts, plot_inpainting  # re-exported: the four figures in one place
-from .pretext_layout import binary_f1, corrupting_task, future_grid
+from .pretext_layout import corrupting_task, future_grid
 
 
 def _nearest_shown(pos, shown, labels) -> np.ndarray:

@@ -15,10 +15,11 @@ from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 from matplotlib.patheffects import withStroke
 
+from ..metrics.binary import binary_f1
 from ._panels import sensor_size_of, window_and_outputs, zoom_to
 from ._style import new_figure, to_numpy
 from .events import event_frame_rgb
-from .pretext_layout import average_precision, binary_f1, box_cells
+from .pretext_layout import average_precision, box_cells
 
 _BOX_COLOUR = "darkorange"
 

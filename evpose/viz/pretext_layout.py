@@ -230,14 +230,6 @@ def future_grid(data, cell_px: int | None = None) -> FutureGrid:
     return FutureGrid(x0, y0, nx, ny, c, float(q[0, 2]))
 
 
-def binary_f1(pred, truth) -> float:
-    """F1 of boolean predictions (NaN when there is no positive in either)."""
-    p, t = np.asarray(pred, bool).reshape(-1), np.asarray(truth, bool).reshape(-1)
-    tp = float((p & t).sum())
-    denom = float(p.sum() + t.sum())
-    return 2 * tp / denom if denom else float("nan")
-
-
 def average_precision(score, truth) -> float:
     """Average precision of scores against boolean truth (mean precision at each positive,
     ties broken by order); NaN without positives."""

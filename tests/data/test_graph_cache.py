@@ -108,7 +108,7 @@ def test_the_key_follows_the_transform_configuration():
 
 
 def test_datamodule_cache_gives_the_same_batches(tiny_dataset, tmp_path):
-    kw = dict(num_events=3000, history_us=20_000, batch_size=3, max_train_windows=6, seed=0)
+    kw = dict(num_events=3000, history_us=20_000, min_events=1, batch_size=3, max_train_windows=6, seed=0)
     plain = EventDataModule(tiny_dataset, pose_transform(), **kw)
     cached = EventDataModule(tiny_dataset, pose_transform(), cache=tmp_path / "cache", **kw)
     for split in ("train", "val"):

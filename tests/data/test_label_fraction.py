@@ -45,7 +45,7 @@ def test_the_datamodule_trains_on_the_seeded_subset(tmp_path):
     root = _manifest_with(tmp_path, 20)
 
     def names(fraction, seed, split="train"):
-        dm = EventDataModule(root, transform=None, label_fraction=fraction, seed=seed)
+        dm = EventDataModule(root, transform=None, label_fraction=fraction, seed=seed, min_events=1, history_us=0)
         return [p.name for p in dm.recordings(split)]
 
     expect = [f"S{i:02d}.h5" for i in label_subset(20, 0.25, 1)]

@@ -8,7 +8,7 @@ import torch
 from torch_geometric.data import Batch
 
 from evpose.data import EventWindowDataset
-from evpose.graph import EventGraphTransform, build_event_graph, radius_graph, subsample_indices
+from evpose.graph import EventGraphTransform, build_event_graph, radius_graph, relative_offsets, subsample_indices
 from evpose.io import write_recording
 from evpose.representations import tore_at_events, tore_upper_bound
 from evpose.types import DHP19_SENSOR_SIZE, NUM_JOINTS, make_events
@@ -27,7 +27,7 @@ def edge_events(rng, n=600, t0=1_000_000):
 
 def test_fields_and_values():
     ev = edge_events(np.random.default_rng(0))
-    data = build_event_graph(ev, SENSOR, r=3.0, time_scale_us=2000, time_scale_px=1.0, t0=999_000)
+    data = build_event_graph(ev, SENSOR, r=3.0, max_num_neighbors=32, time_scale_us=2000, time_scale_px=1.0, t0=999_000)
     n = len(ev)
     assert data.num_nodes == n and data.pos.dtype == torch.float32 and data.pos.shape == (n, 3)
     np.testing.assert_allclose(data.pos[:, 0].numpy(), ev["x"])
@@ -40,11 +40,14 @@ def test_fields_and_values():
     np.testing.assert_array_equal(data.x[:, 0].numpy(), np.where(ev["p"] > 0, 1.0, -1.0))
     tore = tore_at_events(ev, SENSOR) / tore_upper_bound()
     assert torch.allclose(data.x[:, 1:], tore) and data.x[:, 1:].min() >= 0 and data.x[:, 1:].max() <= 1
-    # edges: the radius graph of pos, attributes (pos_j - pos_i) / r
+    # edges: the radius graph of pos; their offsets (pos_j - pos_i) / r (what the models
+    # compute, evpose.models.pyramid) lie in the unit ball
     assert torch.equal(data.edge_index, radius_graph(data.pos, 3.0, max_num_neighbors=32))
+    assert "edge_attr" not in data  # not stored: the models derive it at each level's radius
     j, i = data.edge_index
-    assert torch.allclose(data.edge_attr, (data.pos[j] - data.pos[i]) / 3.0)
-    assert data.edge_attr.norm(dim=1).max() <= 1.0 + 1e-6
+    offsets = relative_offsets(data.pos, data.edge_index, 3.0)
+    assert torch.allclose(offsets, (data.pos[j] - data.pos[i]) / 3.0)
+    assert offsets.norm(dim=1).max() <= 1.0 + 1e-6
     assert torch.equal(data.part, torch.from_numpy(ev["part"].astype(np.int64)))
     assert data.person.dtype == torch.int64
 
@@ -152,4 +155,4 @@ def test_transform_without_labels(recording):
     ds = EventWindowDataset([recording], num_events=1000, labels=False, transform=EventGraphTransform())
     data = ds[0]
     assert "joints2d" not in data and data.num_nodes == 1000
-    assert "EventGraphTransform(r=3.0" in repr(EventGraphTransform())
+    assert "EventGraphTransform(r=8.0" in repr(EventGraphTransform())

@@ -11,17 +11,17 @@ import torch
 from torch_geometric.data import Batch
 
 from evpose.geometry import box_area, k_factor
-from evpose.models import GraphHourglass, PointConvLayer, PoseNet, RefinementStack, build_pyramid
+from evpose.models import GraphHourglass, PoseNet, RefinementStack, build_pyramid
 from evpose.models.refine import window_relative_positions
-from tests.models.test_pose_net import graph
+from tests.models.test_pose_net import PLAIN_POINT_CONV, PLAIN_POSE, graph
 
 
 def make_net(global_context=False, position_input=False, time_scales=None, map_scale=1.0, **kw):
     torch.manual_seed(0)
-    hg = partial(GraphHourglass, channels=[16, 24, 32], conv=PointConvLayer, global_context=global_context)
+    hg = partial(GraphHourglass, channels=[16, 24, 32], conv=PLAIN_POINT_CONV, global_context=global_context)
     bb = RefinementStack(5, hg, num_stages=2, radii=(5.0, 10.0, 20.0), voxel_sizes=(5.0, 10.0), max_num_neighbors=16,
-                         position_input=position_input, time_scales=time_scales, map_scale=map_scale)
-    return PoseNet(bb, **kw)
+                         position_input=position_input, time_scales=time_scales, map_scale=map_scale, camera_input=False)
+    return PoseNet(bb, **{**PLAIN_POSE, **kw})
 
 
 def reach(net, d):
@@ -137,9 +137,10 @@ def test_root_depth_uses_the_labelled_box_in_training_only():
 
 def test_camera_input_gives_each_window_its_own_view():
     torch.manual_seed(0)
-    hg = partial(GraphHourglass, channels=[16, 24, 32], conv=PointConvLayer)
-    bb = RefinementStack(5, hg, num_stages=1, radii=(5.0, 10.0, 20.0), voxel_sizes=(5.0, 10.0), camera_input=True)
-    net = PoseNet(bb).eval()
+    hg = partial(GraphHourglass, channels=[16, 24, 32], conv=PLAIN_POINT_CONV, global_context=False)
+    bb = RefinementStack(5, hg, num_stages=1, radii=(5.0, 10.0, 20.0), voxel_sizes=(5.0, 10.0), camera_input=True,
+                         max_num_neighbors=32, position_input=False, time_scales=None, map_scale=1.0)
+    net = PoseNet(bb, **PLAIN_POSE).eval()
     d = graph(200, 7)
     turned = d.clone()
     turned.cam_R = torch.tensor([[[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]])  # another viewing direction

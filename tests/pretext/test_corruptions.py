@@ -69,7 +69,7 @@ def test_box_masking_hides_boxes_and_counts_match_brute_force(seed):
 
 def test_box_masking_skips_tiny_windows():
     s = sample(0, n=50)
-    assert InpaintTask(min_events=200).corrupt(s["events"], frame_of(s), s, np.random.default_rng(0)) is None
+    assert InpaintTask(min_events=200, cell_us=2000).corrupt(s["events"], frame_of(s), s, np.random.default_rng(0)) is None
 
 
 def test_future_split_hides_the_future_and_targets_match_brute_force():
@@ -121,7 +121,7 @@ def test_onset_blanks_rectangle_after_slice_and_first_times_match():
 
 
 def test_refill_masks_inputs_and_targets_only_masked_nodes():
-    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1)
+    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1, max_nodes=None)
     tf = PretextTransform(graph, [RefillTask(mask_share=0.4, mask="nodes")], seed=0)
     d = tf(sample(5))
     P = NUM_PARTS
@@ -137,7 +137,7 @@ def test_refill_masks_inputs_and_targets_only_masked_nodes():
 
 def test_transform_composes_tasks_shares_boxes_and_batches_neighbours():
     graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=2, max_nodes=1000)
-    tasks = [InpaintTask(box_us=8000, cell_us=4000), CountTask(share=(0.5, 0.6)), RefillTask(), FutureTask()]
+    tasks = [InpaintTask(box_us=8000, cell_us=4000), CountTask(share=(0.5, 0.6), cell_us=2000), RefillTask(), FutureTask()]
     tf = PretextTransform(graph, tasks, seed=7)
     s = sample(6)
     d = tf(s)
@@ -163,8 +163,8 @@ def test_transform_composes_tasks_shares_boxes_and_batches_neighbours():
 
 
 def test_skipped_windows_are_counted():
-    graph = EventGraphTransform(r=5.0, tore_k=1)
-    tf = PretextTransform(graph, [InpaintTask(min_events=500)], seed=0)
+    graph = EventGraphTransform(r=5.0, tore_k=1, max_num_neighbors=32, max_nodes=None)
+    tf = PretextTransform(graph, [InpaintTask(min_events=500, cell_us=2000)], seed=0)
     batch = SkippingCollater(tf.query_keys)([tf(sample(0)), tf(sample(1, n=100)), tf(sample(2))])
     assert batch.num_graphs == 2 and int(batch.num_skipped) == 1
     assert SkippingCollater()([None, None]) is None
@@ -194,7 +194,7 @@ def test_region_mask_equals_a_plain_loop(share, region_px, seed):
 
 
 def test_refill_region_masking_hides_whole_regions_and_defeats_copying():
-    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1)
+    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=1, max_nodes=None)
     s = sample(5)
     d_nodes = PretextTransform(graph, [RefillTask(mask_share=0.5, mask="nodes")], seed=0)(s)
     d_reg = PretextTransform(graph, [RefillTask(mask_share=0.5, mask="regions", region_px=24)], seed=0)(s)

@@ -19,7 +19,7 @@ def test_presets():
     assert demo.cameras == "dhp19"
     assert len(full.subjects) == 17 and len(full.movements) == len(MOVEMENTS) == 33
     assert set(full.splits["test"]) == {13, 14, 15, 16, 17}  # DHP19's test subjects
-    assert SPLITS == DATA_SPLITS
+    assert SPLITS is DATA_SPLITS  # one definition (evpose.io.manifest)
 
 
 def test_overrides_and_json_round_trip():

@@ -27,14 +27,14 @@ def pretext_sample(seed=0, n=2500, t_offset=2_000_000):
 def pretext_tasks():
     return {
         "inpaint": InpaintTask(share=(0.15, 0.25), box_px=(16, 16), box_us=8000, cell_px=4, cell_us=4000),
-        "count": CountTask(),
+        "count": CountTask(cell_us=2000),
         "refill": RefillTask(mask_share=0.5),
         "future": FutureTask(past_share=0.75, cell_px=8, min_part_events=5),
     }
 
 
 def pretext_transform(tasks=None, seed=0):
-    graph = EventGraphTransform(r=4.0, max_num_neighbors=8, tore_k=1)
+    graph = EventGraphTransform(r=4.0, max_num_neighbors=8, tore_k=1, max_nodes=None)
     return PretextTransform(graph, tasks or pretext_tasks(), num_parts=NUM_PARTS, seed=seed)
 
 

@@ -13,7 +13,7 @@ from evpose.graph import EventGraphTransform
 from evpose.pretext import FutureTask, GraphFrame, InpaintTask, PretextTransform
 from evpose.types import NUM_PARTS
 from evpose.viz import box_cells, future_grid, unbatch_window
-from evpose.viz.pretext_layout import average_precision, binary_f1, time_scale
+from evpose.viz.pretext_layout import average_precision, time_scale
 
 from .conftest import fake_outputs, pretext_sample, pretext_transform
 
@@ -97,11 +97,8 @@ def test_unbatch_window_cuts_outputs_per_query_node_and_graph():
         unbatch_window(batch, {"mystery": {"y": torch.zeros(7)}}, 0)
 
 
-def test_f1_and_average_precision_against_hand_counts():
+def test_average_precision_against_hand_counts():
     truth = np.array([1, 0, 1, 1, 0, 0], bool)
-    pred = np.array([1, 1, 0, 1, 0, 0], bool)
-    assert binary_f1(pred, truth) == pytest.approx(2 * 2 / (3 + 3))
-    assert np.isnan(binary_f1(np.zeros(3, bool), np.zeros(3, bool)))
     score = np.array([0.9, 0.8, 0.1, 0.7, 0.3, 0.2])
     # ranking: 0.9 (hit), 0.8 (miss), 0.7 (hit), 0.3, 0.2, 0.1 (hit): precisions 1, 2/3, 3/6
     assert average_precision(score, truth) == pytest.approx((1 + 2 / 3 + 3 / 6) / 3)

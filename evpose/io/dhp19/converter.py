@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from ... import __version__
+from ..._version import __version__
 from ..manifest import MANIFEST_NAME, load_manifest, write_manifest
 from ..recording import EventRecording
 from .filters import DHP19Filters

@@ -28,7 +28,7 @@ from typing import Callable
 import h5py
 import numpy as np
 
-from ... import __version__
+from ..._version import __version__
 from ...geometry import Camera, dhp19_cameras
 from ...types import JOINT_NAMES, make_events
 from ..aedat import TIMESTAMP_PERIOD, AedatReader
