@@ -7,7 +7,9 @@ pixels repeat as in real recordings); the output says which:
 
 - TORE batch form (evpose) vs a plain per-event Python loop and a straightforward numpy
   port (sort by time, then k rounds of np.unique picking each pixel's next most recent
-  event), plus evpose's other TORE forms (10 sample times at once, streaming, at events);
+  event), on the demo windows and on events spread uniformly over the sensor (the demo
+  sensor and 260x260), plus evpose's other TORE forms (10 sample times at once,
+  streaming, at events);
 - radius_graph (evpose, spatial hashing) vs scipy.spatial.cKDTree (query with
   k = cap + 1 and distance_upper_bound = r) and torch_cluster.radius_graph when
   installed, same r and cap; knn_graph vs cKDTree; the whole window -> graph builder;
@@ -15,10 +17,12 @@ pixels repeat as in real recordings); the output says which:
   the RSS before the call).
 
 Figures are medians over repeats, all single-threaded by default (torch threads and
-cKDTree workers alike). Prints markdown tables.
+cKDTree workers alike), in wall time or (``--clock cpu``, for a machine other jobs load)
+this process's CPU time. Prints markdown tables.
 
     python bench/representations.py [--threads 1] [--sizes 7500 100000 1000000] [--quick]
-                                    [--source auto|demo|synth|shapes]
+                                    [--source auto|demo|synth|shapes] [--clock wall|cpu]
+                                    [--tore-only]
 """
 
 from __future__ import annotations
@@ -76,6 +80,15 @@ def moving_shapes_events(n: int, rate_hz: float = 250_000, seed: int = 0, noise:
     x = np.clip(np.round(xy[:, 0]), 0, w - 1)
     y = np.clip(np.round(xy[:, 1]), 0, h - 1)
     return make_events(t, x, y, p)
+
+
+def uniform_events(n: int, sensor_size, rate_hz: float = 250_000, seed: int = 0) -> np.ndarray:
+    """n time-sorted events spread uniformly over the sensor (every pixel alike, random
+    polarity), at a DHP19-like rate (250k events/s): the worst case for locality."""
+    rng = np.random.default_rng(seed)
+    h, w = sensor_size
+    t = np.sort(rng.uniform(0, n / rate_hz * 1e6, n)).astype(np.int64)
+    return make_events(t, rng.integers(0, w, n), rng.integers(0, h, n), rng.integers(0, 2, n))
 
 
 def demo_stream(max_events: int) -> tuple[np.ndarray, tuple[int, int], str] | None:
@@ -210,12 +223,17 @@ def event_pos(ev: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- timing
 
 
+#: The clock of every figure: wall time (perf_counter) or this process's CPU time
+#: (process_time: on a loaded machine it leaves out the time other jobs hold the core).
+CLOCK = time.perf_counter
+
+
 def median_time(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     return statistics.median(times)
 
 
@@ -225,9 +243,9 @@ def compare_times(fns: dict, repeats: int) -> dict:
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             fn()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(CLOCK() - t0)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -313,8 +331,13 @@ def main() -> None:
     ap.add_argument("--json", type=str, default=None, help="also write the figures to this file")
     ap.add_argument("--source", choices=("auto", "demo", "synth", "shapes"), default="auto",
                     help="where windows come from (default: demo data, else evpose.synth, else shapes)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time, or this process's CPU time (for a machine loaded by other jobs)")
+    ap.add_argument("--tore-only", action="store_true", help="only the TORE volume table")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
 
     from scipy.spatial import cKDTree
 
@@ -336,32 +359,44 @@ def main() -> None:
     print(f"- windows: {source}; sensor {sensor[0]}x{sensor[1]}")
     print(f"- TORE k={TORE_K}, min_dt=150 us, max_dt=5 s, sampled just after the window's last event")
     print(f"- graph: pos = (x, y, t / 1 ms), r={R}, max_num_neighbors={CAP}; knn k={KNN_K}")
-    print("- medians over repeats (9 at 7.5k, 5 at 100k, 3 at 1M; the plain loop once), evpose and its peers")
+    print(f"- clock: {'CPU time of this process (process_time)' if args.clock == 'cpu' else 'wall time'}; "
+          f"load average at start {os.getloadavg()[0]:.2f}")
+    print("- medians over repeats (9 at 7.5k, 5 at 100k, 3 at 1M), evpose and its peers")
     print("  run in turn in every round; ratios are peer time / evpose time\n")
-    figures: dict = {"source": source, "threads": args.threads, "sizes": {}}
+    figures: dict = {"source": source, "threads": args.threads, "clock": args.clock, "tore": [], "sizes": {}}
 
     print("## TORE volume (2k x H x W), batch form\n")
-    print("| events | window ms | evpose ms | evpose ev/s | numpy port ms | plain loop ms | x numpy port | x loop |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, ev in wins.items():
-        reps = repeats_for(n, args.quick)
-        ts = int(ev["t"][-1]) + 1
-        tm = compare_times({"ours": lambda: tore_volume(ev, ts, sensor),
-                            "port": lambda: tore_numpy_port(ev, ts, sensor)}, reps)
-        ours, port = tm["ours"], tm["port"]
-        if n <= args.loop_max:  # once, between two more runs of ours
-            tm = compare_times({"ours": lambda: tore_volume(ev, ts, sensor),
-                                "loop": lambda: tore_loop(ev, ts, sensor)}, 1)
-            loop, loop_ours = tm["loop"], tm["ours"]
-        else:
-            loop = loop_ours = float("nan")
-        err = float(np.abs(tore_volume(ev, ts, sensor).numpy() - tore_numpy_port(ev, ts, sensor)).max())
-        dur = (ev["t"][-1] - ev["t"][0]) / 1e3
-        print(f"| {n:,} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {port * 1e3:.1f} | {loop * 1e3:.0f} | "
-              f"{port / ours:.1f} | {loop / loop_ours:.0f} |")
-        figures["sizes"].setdefault(n, {}).update(
-            tore_ms=ours * 1e3, tore_numpy_ms=port * 1e3, tore_loop_ms=loop * 1e3, tore_max_abs_diff_vs_port=err
-        )
+    print("Three event distributions: demo windows (above), and events spread uniformly over the")
+    print("sensor (same rate, time-sorted) on the demo sensor and on 260x260. evpose, the numpy port")
+    print("and the plain loop run in turn in every round; medians over the rounds.\n")
+    print("| events | distribution | window ms | evpose ms | evpose ev/s | numpy port ms | plain loop ms "
+          "| x numpy port | x loop |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    dists = [("demo", sensor, lambda n: wins[n])]
+    for shape in (tuple(sensor), (260, 260)):
+        dists.append((f"uniform {shape[0]}x{shape[1]}", shape, lambda n, shape=shape: uniform_events(n, shape)))
+    for n in wins:
+        for dist, sens, make in dists:
+            ev = make(n)
+            reps = repeats_for(n, args.quick)
+            ts = int(ev["t"][-1]) + 1
+            fns = {"ours": lambda: tore_volume(ev, ts, sens), "port": lambda: tore_numpy_port(ev, ts, sens)}
+            if n <= args.loop_max:
+                fns["loop"] = lambda: tore_loop(ev, ts, sens)
+            fns["ours"]()  # warm-up (first calls of the kernels)
+            tm = compare_times(fns, reps)
+            ours, port, loop = tm["ours"], tm["port"], tm.get("loop", float("nan"))
+            err = float(np.abs(tore_volume(ev, ts, sens).numpy() - tore_numpy_port(ev, ts, sens)).max())
+            dur = (ev["t"][-1] - ev["t"][0]) / 1e3
+            print(f"| {n:,} | {dist} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {port * 1e3:.1f} | "
+                  f"{loop * 1e3:.0f} | {port / ours:.1f} | {loop / ours:.0f} |", flush=True)
+            figures["tore"].append(dict(events=n, distribution=dist, tore_ms=ours * 1e3, tore_numpy_ms=port * 1e3,
+                                        tore_loop_ms=loop * 1e3, x_loop=loop / ours, events_per_s=n / ours,
+                                        tore_max_abs_diff_vs_port=err))
+    if args.tore_only:
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=1, default=str))
+        return
 
     print("\n## Other TORE forms (evpose)\n")
     print("| events | 10 sample times ms | streaming update+sample ms | at events ms | at events ev/s |")
@@ -381,7 +416,7 @@ def main() -> None:
         streamed = median_time(stream, reps)
         at = median_time(lambda: tore_at_events(ev, sensor), reps)
         print(f"| {n:,} | {multi * 1e3:.1f} | {streamed * 1e3:.1f} | {at * 1e3:.1f} | {fmt_rate(n, at)} |")
-        figures["sizes"][n].update(tore_10_times_ms=multi * 1e3, tore_stream_ms=streamed * 1e3, tore_at_events_ms=at * 1e3)
+        figures["sizes"].setdefault(n, {}).update(tore_10_times_ms=multi * 1e3, tore_stream_ms=streamed * 1e3, tore_at_events_ms=at * 1e3)
 
     print(f"\n## radius_graph (r={R}, cap {CAP}, nearest kept)\n")
     tc_head = " torch_cluster ms |" if have_tc else ""

@@ -14,6 +14,11 @@ One sort of the events by (buffer, pixel, time) answers any number of sample tim
 binary search per (buffer, sample time) finds the most recent event before ``t_s``,
 and its ``k - 1`` predecessors sit just before it in the sorted order. No Python loop
 runs over events; the cost is one sort plus O(T * G * k) for G non-empty buffers.
+
+Time-ordered events (as recorded) at one sample time take a shorter path: the kept
+events are a slice, a stable radix sort of their buffer ids alone keeps every buffer's
+events in time order, and only the touched buffers' slots are written into the volume
+(filled once with the empty value).
 """
 
 from __future__ import annotations
@@ -192,6 +197,16 @@ def _fill_volumes_numpy(out, t, x, y, p, times, sensor_size, k, min_dt, max_dt) 
     hw = h * w
     t_hi = math.ceil(float(times.max()))
     t_lo = math.floor(float(times.min()) - max_dt)
+    if t.size > 1 and bool((t[1:] >= t[:-1]).all()):
+        # time-ordered events (as recorded): the kept ones are a slice, and a stable sort
+        # of the buffer ids alone keeps each buffer's events in time order
+        a, b = np.searchsorted(t, [t_lo + 1, t_hi])
+        t, x, y, p = t[a:b], x[a:b], y[a:b], p[a:b]
+        if t.size == 0:
+            return
+        if times.size == 1:
+            _fill_one_time_ordered(out.reshape(-1), t, x, y, p, float(times[0]), sensor_size, k, min_dt, max_dt)
+            return
     if t.size and not (int(t.min()) > t_lo and int(t.max()) < t_hi):
         keep = np.flatnonzero((t < t_hi) & (t > t_lo))
         t, x, y, p = t[keep], x[keep], y[keep], p[keep]
@@ -242,6 +257,58 @@ def _fill_volumes_numpy(out, t, x, y, p, times, sensor_size, k, min_dt, max_dt) 
         v = np.clip(np.log1p(dt) - math.log1p(min_dt), 0.0, upper)
         index = ((ti * (2 * k) + block[g] * k + j) * hw) + pixel[g]
         flat[a : a + step].reshape(-1)[index] = v
+
+
+def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt) -> None:
+    """One volume from time-ordered events, all in ``(ts - max_dt, ts)``: only the buffers
+    that events touch are computed (the rest of ``flat`` keeps the empty value).
+
+    A stable sort by buffer makes every buffer a run of its events in time order; slot j
+    of a buffer is the j-th entry from its run's end. The sort is a radix sort: for
+    windows under 65536 events, numpy's (on uint16) of a relabelling of the buffers by
+    one of their events (a scatter then a gather through a scratch table), else torch's
+    (on the int32 buffer ids).
+
+    Shapes:
+        flat: (2k * H * W,) float32, filled with the empty value; t, x, y, p: (N,)
+    """
+    h, w = sensor_size
+    hw = h * w
+    n = t.size
+    # a buffer's id is the flat index of its slot 0 in the volume: (block * k) * hw + pixel
+    key = y.astype(np.int32)
+    key *= w
+    key += x
+    key += (p <= 0) * np.int32(k * hw)
+    if n <= 1 << 16:
+        # label every buffer by the position of one of its events (whichever write wins
+        # the scatter, all of the buffer's events read the same label): ids below 65536
+        table = np.empty((k + 1) * hw, dtype=np.uint16)
+        table[key] = np.arange(n, dtype=np.uint16)
+        order = np.argsort(table[key], kind="stable")  # radix sort for 16-bit keys
+    else:
+        order = torch.sort(torch.from_numpy(key), stable=True).indices.numpy()
+    skey = key[order]
+    # in sorted order, how many later events each event's buffer has (its slot)
+    end = np.empty(n, dtype=bool)
+    np.not_equal(skey[1:], skey[:-1], out=end[:-1])
+    end[-1] = True
+    last = np.flatnonzero(end)
+    run = np.cumsum(end)
+    run -= end
+    slot = last[run]
+    slot -= np.arange(n)
+    keep = np.flatnonzero(slot < k)
+    age = ts - t[order[keep]]
+    np.minimum(age, max_dt, out=age)
+    v = np.log1p(age)
+    v -= math.log1p(min_dt)
+    np.maximum(v, 0.0, out=v)
+    np.minimum(v, tore_upper_bound(min_dt, max_dt), out=v)
+    index = slot[keep]
+    index *= hw
+    index += skey[keep]
+    flat[index] = v
 
 
 #: Sample times x buffers handled together (bounds the working memory).

@@ -197,6 +197,41 @@ def test_point_conv_mean_branch_hand_computed():
         PointConvLayer(2, 3, aggr=["sum"])
 
 
+def test_max_only_point_conv_has_no_unused_parameter():
+    """With aggr=[max] (the default config) every parameter gets a gradient: none that
+    DistributedDataParallel would find unused (the mean's bandwidth exists only with mean)."""
+    net = make_net(conv=partial(PointConvLayer, aggr=["max"]))
+    assert not any("log_bandwidth" in n for n, _ in net.named_parameters())
+    assert any("log_bandwidth" in n for n, _ in make_net(conv=partial(PointConvLayer, aggr=["max", "mean"])).named_parameters())
+    b = Batch.from_data_list([graph(200, 21), graph(150, 22)])
+    outs = net(b)
+    stage_sum([joint_loss(o["joints2d"], b.joints2d, b.visible.float()) + o["part_logits"].sum() * 0 + o["joints3d"].sum()
+               * 0 + o["root_depth"].sum() * 0 + o["joint_prob"].sum() for o in outs]).backward()
+    unused = [n for n, p in net.named_parameters() if p.grad is None]
+    assert unused == []
+
+
+def test_old_state_dicts_with_the_unused_bandwidth_still_load():
+    """State dicts written when max-only layers still held log_bandwidth load (strictly),
+    the key dropped; a mean layer still needs its bandwidth."""
+    net = make_net(conv=partial(PointConvLayer, aggr=["max"])).eval()
+    state = net.state_dict()
+    layers = [n for n, m in net.named_modules() if isinstance(m, PointConvLayer)]
+    assert layers
+    old = dict(state, **{f"{n}.log_bandwidth": torch.tensor(0.1) for n in layers})
+    fresh = make_net(conv=partial(PointConvLayer, aggr=["max"]), stages=2).eval()
+    torch.manual_seed(5)
+    for p in fresh.parameters():
+        p.data.normal_()
+    fresh.load_state_dict(old, strict=True)
+    b = Batch.from_data_list([graph(200, 23)])
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(b)[-1]["joints2d"], net(b)[-1]["joints2d"], rtol=0, atol=0)
+    mean = PointConvLayer(2, 3, aggr=["max", "mean"])
+    with pytest.raises(RuntimeError, match="log_bandwidth"):
+        mean.load_state_dict({k: v for k, v in mean.state_dict().items() if k != "log_bandwidth"})
+
+
 def test_bad_configuration_is_rejected():
     with pytest.raises(ValueError, match="backbone makes 13 maps per node but the pose has 17 joints"):
         PoseNet(make_net().backbone, num_joints=17)

@@ -148,3 +148,47 @@ def test_torch_kernel_equals_numpy_kernel(blob_events):
     tore_module._fill_volumes(out, ev, times, SENSOR, 4, 150.0, 5e6)
     want = tore_volume(blob_events, times.tolist(), SENSOR)
     assert torch.allclose(out.view(4, 8, *SENSOR), want, atol=1e-6)
+
+
+def uniform_events(rng, n, sensor_size, t_end):
+    """Time-sorted events spread uniformly over the sensor (ties included)."""
+    h, w = sensor_size
+    t = np.sort(rng.integers(0, t_end, n))
+    return make_events(t, rng.integers(0, w, n), rng.integers(0, h, n), rng.integers(0, 2, n))
+
+
+@pytest.mark.parametrize(
+    "n,sensor,t_end",
+    [
+        (3_000, (20, 30), 50_000),  # small window: numpy radix sort of 16-bit labels
+        (70_000, (26, 26), 2_000_000),  # over 65536 events: torch's radix sort of buffer ids
+        (40_000, (3, 4), 30_000),  # many events per buffer, many ties
+    ],
+)
+def test_uniform_events_match_loop(n, sensor, t_end):
+    ev = uniform_events(np.random.default_rng(n), n, sensor, t_end)
+    for ts in (t_end // 2 + 0.5, t_end) if n < 65_536 else (t_end // 3 + 0.5,):
+        got = tore_volume(ev, ts, sensor).numpy()
+        assert np.abs(got - loop_tore(ev, ts, sensor)).max() <= 1e-5
+        # the time-ordered fast path and the general path (unsorted events) agree exactly
+        shuffled = ev[np.random.default_rng(0).permutation(n)]
+        np.testing.assert_array_equal(got, tore_volume(shuffled, ts, sensor).numpy())
+
+
+@pytest.mark.parametrize(
+    "t,x,y,p,ts",
+    [
+        ([5], [2], [3], [1], 6),  # one event, just before the sample time
+        ([5], [2], [3], [1], 5),  # one event, at the sample time: nothing counts
+        ([5, 5, 5], [2, 2, 2], [3, 3, 3], [1, 0, 1], 7),  # one instant, one pixel
+        ([0, 1, 2, 3, 4, 5], [0] * 6, [0] * 6, [1] * 6, 6),  # more than k events in one buffer
+        ([10, 20], [1, 8], [6, 0], [0, 1], 9),  # every event at or after the sample time
+        ([0, 3, 7_000_000], [1, 1, 4], [2, 2, 5], [1, 1, 0], 7_000_001),  # older than max_dt
+        ([100, 100, 200], [8, 0, 8], [6, 0, 6], [-1, 1, 0], 1e9),  # all older than max_dt
+    ],
+)
+def test_tiny_windows_match_loop(t, x, y, p, ts):
+    ev = make_events(t, x, y, p)
+    for k in (1, 4):
+        got = tore_volume(ev, ts, SENSOR, k=k).numpy()
+        assert np.abs(got - loop_tore(ev, ts, SENSOR, k=k)).max() <= 1e-5

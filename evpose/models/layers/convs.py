@@ -61,12 +61,24 @@ class PointConvLayer(nn.Module):
         self.lin_pos = nn.Linear(3, hidden, bias=False)
         self.lin_out = nn.Linear(hidden * len(aggr), out_channels)
         self.self_term = nn.Linear(in_channels, out_channels, bias=False)
-        # bandwidth of the mean's distance weights, in units of the graph radius (softplus)
-        self.log_bandwidth = nn.Parameter(torch.tensor(math.log(math.expm1(0.5))))
+        # bandwidth of the mean's distance weights, in units of the graph radius (softplus);
+        # only the mean uses it: without it, no parameter that gets no gradient (which
+        # DistributedDataParallel refuses)
+        if "mean" in aggr:
+            self.log_bandwidth = nn.Parameter(torch.tensor(math.log(math.expm1(0.5))))
 
     @property
     def bandwidth(self) -> torch.Tensor:
         return nn.functional.softplus(self.log_bandwidth) + 1e-3
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # checkpoints written before the bandwidth existed only with the mean hold it for
+        # max-only layers too: drop it (it never took part in the output)
+        if "mean" not in self.aggr:
+            state_dict.pop(prefix + "log_bandwidth", None)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def forward(self, x, pos, edge_index, edge_attr=None):
         n = x.shape[0]
