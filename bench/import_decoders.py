@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+# bench/aedat.py (evpose's AEDAT 2.0 benchmark) would shadow the aedat library
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 W, H = 640, 480
 
@@ -151,53 +155,49 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=5_000_000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/evbench"))
-    ap.add_argument("--skip-dv-writer", action="store_true", help="decode faery's AEDAT 4 with dv-processing instead")
+    ap.add_argument("--reuse", action="store_true", help="decode the files a previous run left in --dir")
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     ev = make_events(args.events)
     files: dict[tuple[str, str], Path] = {}
     for lib, mod, writer in (("faery", "faery", write_faery), ("expelliarmus", "expelliarmus", write_expelliarmus),
                              ("dv-processing", "dv_processing", write_dv)):
-        if not have(mod) or (lib == "dv-processing" and args.skip_dv_writer):
+        if not have(mod):
+            continue
+        if args.reuse:
+            for path in sorted(args.dir.glob(f"{lib.replace('-processing', '')}_*")):
+                files[(lib, path.stem.split("_", 1)[1])] = path
             continue
         t0 = time.perf_counter()
         for fmt, path in writer(ev, args.dir).items():
             files[(lib, fmt)] = path
-        print(f"wrote with {lib} in {time.perf_counter() - t0:.1f} s")
+        print(f"wrote with {lib} in {time.perf_counter() - t0:.1f} s", flush=True)
 
-    def aedat4_file():
-        return files.get(("dv-processing", "aedat4")) or files.get(("faery", "aedat4"))
-
-    readers = []  # (library, format, file written by, callable)
-    if have("faery"):
-        for fmt in ("aedat4", "evt2", "evt3", "dat", "csv"):
-            if ("faery", fmt) in files:
-                readers.append(("faery", fmt, "faery", lambda p=files[("faery", fmt)]: read_faery(p)))
-    if have("aedat") and aedat4_file():
-        readers.append(("aedat", "aedat4", aedat4_file().name, lambda: read_aedat(aedat4_file())))
-    if have("dv_processing") and aedat4_file():
-        readers.append(("dv-processing", "aedat4", aedat4_file().name, lambda: read_dv(aedat4_file())))
-    if have("expelliarmus"):
-        for fmt in ("evt2", "evt3", "dat"):
-            if ("expelliarmus", fmt) in files:
-                readers.append(("expelliarmus", fmt, "expelliarmus",
-                                lambda p=files[("expelliarmus", fmt)], f=fmt: read_expelliarmus(p, f)))
-    if ("faery", "csv") in files:
-        readers.append(("numpy (evpose)", "csv", "faery", lambda: read_numpy_csv(files[("faery", "csv")])))
+    # every library reads every file of its formats, whoever wrote it
+    decoders = {  # library -> (module, {format: reader(path)})
+        "faery": ("faery", {f: read_faery for f in ("aedat4", "evt2", "evt3", "dat", "csv")}),
+        "aedat": ("aedat", {"aedat4": read_aedat}),
+        "dv-processing": ("dv_processing", {"aedat4": read_dv}),
+        "expelliarmus": ("expelliarmus", {f: (lambda p, f=f: read_expelliarmus(p, f)) for f in ("evt2", "evt3", "dat")}),
+        "numpy (evpose)": ("numpy", {"csv": read_numpy_csv}),
+    }
     print(f"\n{args.events / 1e6:g} M events, {W} x {H}, best of {args.repeat}\n")
     print("| library | format | file written by | size MB | decode s | M events/s |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for lib, fmt, by, fn in readers:
-        path = {"faery": files.get(("faery", fmt)), "expelliarmus": files.get(("expelliarmus", fmt))}.get(lib) or aedat4_file()
-        if lib == "numpy (evpose)":
-            path = files[("faery", "csv")]
-        try:
-            sec, n = best_of(fn, args.repeat)
-        except Exception as e:  # noqa: BLE001  (a library failing on a file is a result too)
-            print(f"| {lib} | {fmt} | {by} | {path.stat().st_size / 1e6:.1f} | failed: {type(e).__name__}: {e} | |")
+    for lib, (mod, readers) in decoders.items():
+        if not have(mod):
             continue
-        flag = "" if n == args.events else f" ({n} events!)"
-        print(f"| {lib} | {fmt} | {by} | {path.stat().st_size / 1e6:.1f} | {sec:.2f}{flag} | {n / sec / 1e6:.1f} |")
+        for (by, fmt), path in sorted(files.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            if fmt not in readers:
+                continue
+            try:
+                sec, n = best_of(lambda: readers[fmt](path), args.repeat)
+            except Exception as e:  # noqa: BLE001  (a library failing on a file is a result too)
+                print(f"| {lib} | {fmt} | {by} | {path.stat().st_size / 1e6:.1f} | failed: {type(e).__name__}: "
+                      f"{str(e).splitlines()[0][:80]} | |", flush=True)
+                continue
+            flag = "" if n == args.events else f" ({n} events!)"
+            print(f"| {lib} | {fmt} | {by} | {path.stat().st_size / 1e6:.1f} | {sec:.2f}{flag} | {n / sec / 1e6:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ class TextFormat:
 
     Args:
         columns: the column order, a permutation of t, x, y, p (more columns are ignored).
-        separator: ``","``, ``";"``, ``"\\t"`` or ``"whitespace"`` (spaces and tabs).
+        separator: ``"auto"`` (from the first data line: comma, semicolon, tab, else
+            whitespace), ``","``, ``";"``, ``"\\t"`` or ``"whitespace"`` (spaces and tabs).
         header: ``"auto"`` (a first line that does not start with a number is a header),
             true or false.
         t_scale: microseconds per unit of the t column (1: microseconds; 1e6: seconds as
@@ -68,7 +69,7 @@ class TextFormat:
     """
 
     columns: Sequence[str] = ("t", "x", "y", "p")
-    separator: str = ","
+    separator: str = "auto"
     header: str | bool = "auto"
     t_scale: float = 1.0
     on_values: Sequence[float] = (1,)
@@ -250,8 +251,8 @@ def read_text_chunks(path, text: TextFormat = TextFormat(), chunk_events: int = 
     if sorted(c for c in cols if c in "txyp") != ["p", "t", "x", "y"]:
         raise EvposeInputError(f"text.columns={list(text.columns)}: must name t, x, y and p once each")
     index = {c: cols.index(c) for c in "txyp"}
-    sep = None if text.separator in ("whitespace", " ", None) else text.separator.replace("\\t", "\t")
     skip = 1 if _has_header(path, text) else 0
+    sep = _separator(path, text.separator, skip)
     on = np.asarray(text.on_values, dtype=np.float64)
     line_no = skip
     with open(path, "rb") as f:
@@ -262,20 +263,40 @@ def read_text_chunks(path, text: TextFormat = TextFormat(), chunk_events: int = 
             lines = [ln for ln in lines if ln.strip()]
             if not lines:
                 return
-            try:
-                a = np.loadtxt(io.BytesIO(b"".join(lines)), delimiter=sep, dtype=np.float64, ndmin=2,
-                               usecols=sorted(index.values()))
+            block, usecols = b"".join(lines), sorted(index.values())
+            try:  # integers parse twice as fast as floats; fractional times need floats
+                a = np.loadtxt(io.BytesIO(block), delimiter=sep, ndmin=2, usecols=usecols,
+                               dtype=np.int64 if text.t_scale == 1.0 else np.float64)
             except ValueError as e:
-                raise EventFormatError(path, "text", _bad_line(lines, line_no, sep, len(cols), e)) from None
+                try:  # a fraction where an integer belongs: _exact_int names it below
+                    a = np.loadtxt(io.BytesIO(block), delimiter=sep, ndmin=2, usecols=usecols, dtype=np.float64)
+                except ValueError:
+                    raise EventFormatError(path, "text", _bad_line(lines, line_no, sep, len(cols), e)) from None
             pos = {c: sorted(index.values()).index(i) for c, i in index.items()}
             out = np.empty(len(a), CHUNK_DTYPE)
-            t = a[:, pos["t"]] * float(text.t_scale)
-            out["t"] = _exact_int(path, "t", t if text.t_scale == 1.0 else np.round(t), line_no, np.int64)
+            t = a[:, pos["t"]] if text.t_scale == 1.0 else np.round(a[:, pos["t"]] * float(text.t_scale))
+            out["t"] = _exact_int(path, "t", t, line_no, np.int64)
             out["x"] = _exact_int(path, "x", a[:, pos["x"]], line_no, np.uint16)
             out["y"] = _exact_int(path, "y", a[:, pos["y"]], line_no, np.uint16)
             out["p"] = np.isin(a[:, pos["p"]], on)
             line_no += len(lines)
             yield out
+
+
+def _separator(path: Path, separator: str, skip: int) -> str | None:
+    """The column separator for np.loadtxt (None: whitespace)."""
+    if separator in ("whitespace", " ", None):
+        return None
+    if separator != "auto":
+        return separator.replace("\\t", "\t")
+    with open(path, "rb") as f:
+        for _ in range(skip):
+            f.readline()
+        line = f.readline(1 << 16)
+    for sep in (b",", b";", b"\t"):
+        if sep in line:
+            return sep.decode()
+    return None
 
 
 def _bad_line(lines, first_line_no, sep, ncols, err) -> str:
@@ -296,7 +317,7 @@ def _exact_int(path, name, v: np.ndarray, first_line_no: int, dtype, where: str 
     if bad.size:
         i = int(bad[0])
         at = f"on data line {first_line_no + i + 1}" if where == "data line" else f"at index {first_line_no + i}"
-        raise EventFormatError(path, name, f"value {v[i]!r} {at} is not an integer "
+        raise EventFormatError(path, name, f"value {v[i].item()!r} {at} is not an integer "
                                            f"in [{info.min}, {info.max}] (set text.t_scale for times in seconds)")
     return v.astype(dtype)
 
