@@ -34,7 +34,7 @@ $(VENV)/.stamp-scatter: $(VENV)/.stamp-torch
 	touch $@
 
 $(VENV)/.stamp-evpose: $(VENV)/.stamp-scatter pyproject.toml
-	$(PIP) install -q --no-build-isolation -e ".[dev]"
+	$(PIP) install -q --no-build-isolation -e ".[dev,import]"
 	touch $@
 
 demo: setup

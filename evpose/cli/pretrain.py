@@ -36,6 +36,37 @@ def selected_tasks(cfg: DictConfig) -> DictConfig:
     return OmegaConf.create({n: OmegaConf.to_container(cfg.pretext_tasks[n], resolve=True) for n in names})
 
 
+#: Pretext tasks that need per-event part labels (from the data or the part labeller).
+PART_LABEL_TASKS = ("refill",)
+
+
+def check_part_labels(specs: DictConfig, datamodule, labeller) -> None:
+    """Refuse tasks that need part labels on data without them (and no part labeller), e.g.
+    imported recordings; say what ``future`` leaves out there.
+
+    Raises:
+        ConfigError: naming the task, the dataset and the tasks that need no labels.
+    """
+    from ..io import EventRecording
+
+    if labeller is not None:
+        return
+    first = datamodule.recordings("train")[0]
+    with EventRecording(first, check=False) as r:
+        labelled = all(r.has_labels(cam, "part") for cam in r.camera_names)
+    if labelled:
+        return
+    needing = [n for n in specs if n in PART_LABEL_TASKS]
+    if needing:
+        raise ConfigError(
+            f"pretext task(s) {', '.join(needing)} need per-event part labels, which {first} lacks (imported recordings "
+            "have none, and without poses the part labeller cannot make them); leave them out, e.g. "
+            "pretext=[inpaint,count,future] (the default of data=folder)"
+        )
+    if "future" in specs:
+        log.info("future: no part labels in %s: its part-motion target is left out (event occupancy only)", first)
+
+
 def run(cfg: DictConfig) -> dict:
     """Pretrain as ``cfg`` says; returns the paths of the checkpoints and the run folder."""
     from ..modules import PretrainModule
@@ -54,6 +85,7 @@ def run(cfg: DictConfig) -> dict:
     datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys,
                              labels=bool(cfg.data.get("labels")) and labeller is not None)
     datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
+    check_part_labels(specs, datamodule, labeller)
     module = PretrainModule(
         backbone=cfg.model.backbone,
         tasks=specs,

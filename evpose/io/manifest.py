@@ -1,10 +1,10 @@
 """Dataset folders: ``<root>/manifest.json`` lists the recordings and their split.
 
-Schema (written by ``evpose-synth`` and ``evpose-convert-dhp19``)::
+Schema (written by ``evpose-synth``, ``evpose-convert-dhp19`` and ``evpose-import``)::
 
     {
       "format": "evpose-dataset", "version": 1,
-      "source": "synthetic",                    # or "dhp19", ...
+      "source": "synthetic",                    # or "dhp19", "import"
       "parameters": {...},                      # every generation / conversion parameter
       "recordings": [
         {"path": "train/S01_walk.h5", "split": "train", "subject": 1, "movement": "walk", ...},
@@ -12,7 +12,8 @@ Schema (written by ``evpose-synth`` and ``evpose-convert-dhp19``)::
       ]
     }
 
-Paths are relative to the root. Splits are by subject (like DHP19).
+Paths are relative to the root. Splits are by subject (like DHP19); imported recordings,
+which have no subject, by a hash of their file name.
 
 A dataset folder is closed: every path must resolve (symbolic links followed) to a file
 inside the root, and no recording may be listed twice; a manifest that breaks either
@@ -33,7 +34,8 @@ SPLITS = ("train", "val", "test")
 #: How to make a dataset folder, for messages.
 HOW_TO_MAKE = (
     "generate the synthetic demo data with `evpose-synth` (data/synth/demo; `evpose-synth out_dir=<folder>` "
-    "elsewhere) or convert DHP19 with `evpose-convert-dhp19 root=<DHP19> out=<folder>` (see data/README.md)"
+    "elsewhere), convert DHP19 with `evpose-convert-dhp19 root=<DHP19> out=<folder>`, or import recordings "
+    "of other formats with `evpose-import <file or folder> out=<folder>` (see data/README.md)"
 )
 
 

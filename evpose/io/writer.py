@@ -219,6 +219,11 @@ class EventFileWriter:
             g.create_dataset("valid", data=valid, chunks=(chunk_t, joints3d.shape[1]), **COMPRESSION)
         self._poses_written = True
 
+    def set_attrs(self, **attrs) -> None:
+        """Set file attributes known only after the events are written (e.g. a time offset)."""
+        for k, v in attrs.items():
+            self._file.attrs[k] = v if isinstance(v, (str, int, float, np.ndarray, np.generic)) else json.dumps(v)
+
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
         if self._file is None:
