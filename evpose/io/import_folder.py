@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import EvposeInputError
 from ..geometry import Camera
 from .errors import EventFormatError
