@@ -184,9 +184,12 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         w = self.hparams.loss_weights
         total = sum(w[k] * v for k, v in losses.items())
         bs = int(batch.num_graphs)
+        # sync_dist: under DDP the logged losses are the means over the processes (the global
+        # batch's loss), not rank 0's share; a no-op in one process
         for k, v in losses.items():
-            self.log(f"{stage}/loss_{k}", v, batch_size=bs, on_step=stage == "train", on_epoch=True)
-        self.log(f"{stage}/loss", total, batch_size=bs, prog_bar=True, on_step=stage == "train", on_epoch=True)
+            self.log(f"{stage}/loss_{k}", v, batch_size=bs, on_step=stage == "train", on_epoch=True, sync_dist=True)
+        self.log(f"{stage}/loss", total, batch_size=bs, prog_bar=True, on_step=stage == "train", on_epoch=True,
+                 sync_dist=True)
         return outs, total
 
     def training_step(self, batch, batch_idx):
