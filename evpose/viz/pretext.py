@@ -19,7 +19,6 @@ import torch
 from matplotlib.patches import Patch, Rectangle
 from scipy.spatial import cKDTree
 
-from ..metrics.binary import binary_f1
 from ..types import NUM_PARTS
 from ._panels import sensor_size_of, window_and_outputs, zoom_to
 from ._style import (
@@ -172,14 +171,14 @@ def plot_future(data, out=None, task=None, index: int = 0):
 
     occ_truth = truth > 0.5
     maps = {
-        "present": (present, f"present slab ('future = present')\nF1 {binary_f1(present > 0.5, occ_truth):.2f}"),
+        "present": (present, f"present slab ('future = present')\nF1 {_f1(present > 0.5, occ_truth):.2f}"),
         "truth": (truth, f"true future occupancy\n({int(occ_truth.any(1).sum())} of {len(truth)} cells)"),
     }
     if out is not None:
         prob = torch.sigmoid(torch.as_tensor(to_numpy(out["occupancy_logit"]), dtype=torch.float64)).numpy()
         if prob.shape != truth.shape:
             raise ValueError(f"future occupancy_logit of shape {prob.shape}, the targets are {truth.shape}")
-        maps["prediction"] = (prob, f"predicted occupancy (probability)\nF1@0.5 {binary_f1(prob > 0.5, occ_truth):.2f}")
+        maps["prediction"] = (prob, f"predicted occupancy (probability)\nF1@0.5 {_f1(prob > 0.5, occ_truth):.2f}")
     for name, (values, title) in maps.items():
         ax = ax_of[name]
         ax.imshow(occupancy_rgb(grid.image(values[:, 0]), grid.image(values[:, 1])), extent=grid.extent,
@@ -228,3 +227,11 @@ def plot_future(data, out=None, task=None, index: int = 0):
 
 
 __all__ = ["plot_counts", "plot_future", "plot_inpainting", "plot_refill"]
+
+
+def _f1(pred, truth) -> float:
+    """:func:`evpose.metrics.binary.binary_f1`, imported on first use: torchmetrics imports
+    pyplot, which evpose.viz must not load for its other figures."""
+    from ..metrics.binary import binary_f1
+
+    return binary_f1(pred, truth)

@@ -15,7 +15,6 @@ from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 from matplotlib.patheffects import withStroke
 
-from ..metrics.binary import binary_f1
 from ._panels import sensor_size_of, window_and_outputs, zoom_to
 from ._style import new_figure, to_numpy
 from .events import event_frame_rgb
@@ -131,7 +130,7 @@ def plot_inpainting(data, out=None, task=None, events=None, index: int = 0, sens
         ax.set_xlabel("predicted occupancy probability", fontsize=8)
         ax.set_ylabel("cells", fontsize=8)
         ax.legend(fontsize=7)
-        ax.set_title(f"F1@0.5 {binary_f1(prob > 0.5, occ):.2f} (all occupied: {binary_f1(np.ones_like(occ), occ):.2f})\n"
+        ax.set_title(f"F1@0.5 {_f1(prob > 0.5, occ):.2f} (all occupied: {_f1(np.ones_like(occ), occ):.2f})\n"
                      f"AP {average_precision(prob, occ):.2f} (prior: {occ.mean():.2f})", fontsize=8)
     fig.suptitle("inpainting: predict where the removed events were", fontsize=10)
     return fig
@@ -194,3 +193,11 @@ def plot_counts(data, out=None, task=None, index: int = 0):
 
 
 __all__ = ["plot_counts", "plot_inpainting"]
+
+
+def _f1(pred, truth) -> float:
+    """:func:`evpose.metrics.binary.binary_f1`, imported on first use: torchmetrics imports
+    pyplot, which evpose.viz must not load for its other figures."""
+    from ..metrics.binary import binary_f1
+
+    return binary_f1(pred, truth)
