@@ -11,13 +11,15 @@ class ByteProgress:
     """Progress over ``total`` bytes of input: a tqdm bar, or a log line every 5 % without tqdm.
 
     Args:
-        total: bytes to process.
+        total: bytes to process (counting every pass over the input).
         desc: the bar's label.
         enabled: False: silent.
+        passes: passes over the input that ``total`` counts (the log line names the input's size).
     """
 
-    def __init__(self, total: int, desc: str = "", enabled: bool = True):
+    def __init__(self, total: int, desc: str = "", enabled: bool = True, passes: int = 1):
         self.total, self.done, self._next = max(int(total), 1), 0, 0.05
+        self.passes = max(int(passes), 1)
         self._bar = self._redirect = None
         self.enabled = enabled
         if enabled:
@@ -43,7 +45,7 @@ class ByteProgress:
         if self._bar is not None:
             self._bar.update(n)
         elif self.enabled and self.done / self.total >= self._next:
-            log.info("progress: %3.0f %% of %.2f GB", 100 * self.done / self.total, self.total / 1e9)
+            log.info("progress: %3.0f %% of %.2f GB read", 100 * self.done / self.total, self.total / self.passes / 1e9)
             while self._next <= self.done / self.total:
                 self._next += 0.05
 

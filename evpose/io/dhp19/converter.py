@@ -28,6 +28,7 @@ from typing import Iterable
 
 from ..._version import __version__
 from ..manifest import MANIFEST_NAME, load_manifest, write_manifest
+from ..progress import ByteProgress
 from ..recording import EventRecording
 from .filters import DHP19Filters
 from .layout import (
@@ -155,7 +156,8 @@ class DHP19Converter:
             "skipped": [dict(m) for m in missing],
             "failed": [],
         }
-        bar = _Progress(sum(r.aedat.stat().st_size for r in recordings) * PASSES, enabled=self.progress)
+        bar = ByteProgress(sum(r.aedat.stat().st_size for r in recordings) * PASSES, desc="DHP19", enabled=self.progress,
+                          passes=PASSES)
         t_start = time.perf_counter()
         try:
             for k, (rec, path) in enumerate(plan, start=1):
@@ -330,41 +332,3 @@ def _relative(p: Path) -> str:
         if anchor in parts:
             return Path(*parts[parts.index(anchor) :]).as_posix()
     return p.name
-
-
-class _Progress:
-    """A byte-count progress bar: tqdm when installed, else a log line every 5 %."""
-
-    def __init__(self, total: int, enabled: bool = True):
-        self.total, self.done, self._next = max(int(total), 1), 0, 0.05
-        self._bar = self._redirect = None
-        self.enabled = enabled
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-                from tqdm.contrib.logging import logging_redirect_tqdm
-            except ImportError:
-                return
-            self._redirect = logging_redirect_tqdm()  # log lines above the bar, not through it
-            self._redirect.__enter__()
-            self._bar = tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
-                             desc="DHP19", dynamic_ncols=True)
-
-    def describe(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.set_description(text)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self._bar is not None:
-            self._bar.update(n)
-        elif self.enabled and self.done / self.total >= self._next:
-            log.info("progress: %3.0f %% of %.1f GB read", 100 * self.done / self.total, self.total / PASSES / 1e9)
-            while self._next <= self.done / self.total:
-                self._next += 0.05
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._redirect.__exit__(None, None, None)
-            self._bar = None
