@@ -10,8 +10,11 @@ record is one fine-tuning run, evaluated::
      "metrics": {"mpjpe2d_px", "mpjpe3d_mm", "triangulated_mm", "part_miou"},
      "baseline": {"mpjpe2d_px", "mpjpe3d_mm"}}        # the mean training pose
 
-Spread is the sample standard deviation over seeds (``ddof=1``; None for one seed), and
-the standard error of a difference of two means is ``sqrt(s_a^2 / n_a + s_b^2 / n_b)``.
+Spread is the sample standard deviation over seeds (``ddof=1``; None for one seed). A seed
+draws the labelled recordings, so two inits run with the same seeds form pairs: the change
+pretraining makes is then measured per seed, and its standard error is that of the mean of
+the paired differences, ``s_d / sqrt(n)`` (:func:`paired_difference`); otherwise that of a
+difference of two independent means, ``sqrt(s_a^2 / n_a + s_b^2 / n_b)`` (:func:`difference`).
 """
 
 from __future__ import annotations
@@ -66,14 +69,34 @@ def difference(a: dict, b: dict) -> dict:
     se = None
     if a["std"] is not None and b["std"] is not None:
         se = math.sqrt(a["std"] ** 2 / a["n"] + b["std"] ** 2 / b["n"])
-    return {"diff": d, "relative": rel, "se": se}
+    return {"diff": d, "relative": rel, "se": se, "paired": False}
+
+
+def paired_difference(a: dict, b: dict) -> dict:
+    """``b - a`` of two sets of per-seed values (``{seed: value}``), paired by seed when
+    both hold the same two or more seeds: the mean of the per-seed differences (equal to
+    the difference of the means), its share of ``a``'s mean and the standard error of the
+    mean difference, ``s_d / sqrt(n)``. Other seed sets fall back to :func:`difference` of
+    the two summaries (independent samples).
+
+    Returns:
+        ``{"diff", "relative", "se", "paired"}``.
+    """
+    if set(a) != set(b) or len(a) < 2:
+        return difference(summarize(a.values()), summarize(b.values()))
+    seeds = sorted(a)
+    d = summarize(b[k] - a[k] for k in seeds)
+    mean_a = summarize(a[k] for k in seeds)["mean"]
+    rel = d["mean"] / mean_a if mean_a != 0.0 and math.isfinite(mean_a) else NAN
+    return {"diff": d["mean"], "relative": rel, "se": d["std"] / math.sqrt(d["n"]), "paired": True}
 
 
 def group_arms(arms: Sequence[dict], by: Sequence[str] = ("init", "fraction")) -> list[dict]:
     """Arms with equal ``by`` fields pooled over seeds, in order of first appearance.
 
     Returns:
-        ``[{**the by fields, "seeds", "recordings", "metrics": {key: summarize(...)}}]``.
+        ``[{**the by fields, "seeds", "recordings", "metrics": {key: summarize(...)},
+        "values": {key: {seed: value}}}]``.
     """
     groups: dict[tuple, list[dict]] = {}
     for arm in arms:
@@ -83,7 +106,8 @@ def group_arms(arms: Sequence[dict], by: Sequence[str] = ("init", "fraction")) -
         out.append({**dict(zip(by, key)), "seeds": [m["seed"] for m in members],
                     "recordings": sorted({m.get("recordings") for m in members if m.get("recordings") is not None}),
                     "of_recordings": members[0].get("of_recordings"),
-                    "metrics": {k: summarize(m["metrics"][k] for m in members) for k, _, _ in METRICS}})
+                    "metrics": {k: summarize(m["metrics"][k] for m in members) for k, _, _ in METRICS},
+                    "values": {k: {m["seed"]: float(m["metrics"][k]) for m in members} for k, _, _ in METRICS}})
     return out
 
 
@@ -101,7 +125,7 @@ def _same(a, b) -> bool:
 
 
 def pretraining_changes(groups: Sequence[dict]) -> list[dict]:
-    """Per label fraction with both inits: every metric's :func:`difference` of the
+    """Per label fraction with both inits: every metric's :func:`paired_difference` of the
     pretrained arms from the scratch arms (negative = pretraining lowers it)."""
     out = []
     for s in groups:
@@ -110,7 +134,7 @@ def pretraining_changes(groups: Sequence[dict]) -> list[dict]:
         p = _find(groups, init="pretrained", fraction=s["fraction"])
         if p is not None:
             out.append({"fraction": s["fraction"],
-                        "metrics": {k: difference(s["metrics"][k], p["metrics"][k]) for k, _, _ in METRICS}})
+                        "metrics": {k: paired_difference(s["values"][k], p["values"][k]) for k, _, _ in METRICS}})
     return out
 
 
@@ -136,12 +160,13 @@ def issue_checks(groups: Sequence[dict], fraction: float = 0.1, cut: float = 0.2
         missing = "scratch" if s is None else "pretrained"
         checks["target"] = {"met": None, "text": f"target not measured: no {missing} arm with {pct} labels"}
     else:
-        d2 = difference(s["metrics"]["mpjpe2d_px"], p["metrics"]["mpjpe2d_px"])
+        d2 = paired_difference(s["values"]["mpjpe2d_px"], p["values"]["mpjpe2d_px"])
         s2, p2 = s["metrics"]["mpjpe2d_px"]["mean"], p["metrics"]["mpjpe2d_px"]["mean"]
         st, pt = s["metrics"]["triangulated_mm"]["mean"], p["metrics"]["triangulated_mm"]["mean"]
         ok2d, ok3d = -d2["relative"] >= cut, pt < st
         met = bool(ok2d and ok3d)
-        se = f", standard error of the difference {d2['se']:.2f} px" if d2["se"] is not None else ""
+        se = (f", {'paired ' if d2['paired'] else ''}standard error of the difference {d2['se']:.2f} px"
+              if d2["se"] is not None else "")
         checks["target"] = {
             "met": met,
             "text": (f"target (pretrained + {pct} labels: 2D MPJPE at least {cut:.0%} lower than scratch + {pct}, "
@@ -191,7 +216,7 @@ def ablation(arms: Sequence[dict]) -> list[dict]:
         row = {"tasks": "none (scratch)" if g["init"] == "scratch" else g["tasks"], "seeds": g["seeds"],
                "metrics": g["metrics"], "change_2d": None, "verdict": ""}
         if g is not scratch and scratch is not None:
-            row["change_2d"] = difference(scratch["metrics"]["mpjpe2d_px"], g["metrics"]["mpjpe2d_px"])
+            row["change_2d"] = paired_difference(scratch["values"]["mpjpe2d_px"], g["values"]["mpjpe2d_px"])
             row["verdict"] = verdict(row["change_2d"])
         rows.append(row)
     return rows

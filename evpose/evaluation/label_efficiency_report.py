@@ -62,8 +62,9 @@ def sweep_markdown(results: dict, context: Sequence[str] = ()) -> str:
             cells = [_change_cell(c["metrics"][k], f, _UNITS[k]) for k, _, f in METRICS]
             lines.append(f"| {100 * c['fraction']:.3g}% | " + " | ".join(cells) + " |")
         lines += ["", "Change of the mean (pretrained - scratch) as a share of scratch's, with the difference "
-                  "± its standard error where both have several seeds; negative errors and positive mIoU favour "
-                  "pretraining."]
+                  "± its standard error where both have several seeds (paired by seed where both inits ran the same "
+                  "seeds: the standard error of the mean per-seed difference); negative errors and positive mIoU "
+                  "favour pretraining."]
     lines += ["", "## Checks", ""]
     lines += [f"- {c['text']}" for c in results["checks"].values()]
     b = results["baseline"]
@@ -90,7 +91,8 @@ def ablation_markdown(rows: Sequence[dict], baseline: dict, context: Sequence[st
         change = _change_cell(r["change_2d"], "{:.2f}", "px") if r["change_2d"] else ""
         lines.append(f"| {r['tasks']} | {len(r['seeds'])} | " + " | ".join(cells) + f" | {change} | {r['verdict']} |")
     lines += ["", "Mean ± sample standard deviation over seeds. Effect: helps / hurts when the 2D means differ "
-              "by more than two standard errors of the difference, else no clear effect.",
+              "by more than two standard errors of the difference (paired by seed where the seeds match), "
+              "else no clear effect.",
               "", f"Baseline, mean training pose: MPJPE 2D {_num(baseline['mpjpe2d_px'], '{:.2f}')} px, "
               f"3D {_num(baseline['mpjpe3d_mm'], '{:.1f}')} mm."]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from evpose.evaluation.label_efficiency import (
     arm_metrics,
     difference,
     issue_checks,
+    paired_difference,
     summarize,
     sweep_results,
     verdict,
@@ -48,6 +49,20 @@ def test_difference_relative_change_and_standard_error():
     assert difference(summarize([2.0]), summarize([1.0, 3.0]))["se"] is None
 
 
+def test_paired_difference_by_seed():
+    # per seed: 16-20, 19-22, 18-24 -> -4, -3, -6: mean -13/3, std sqrt(7/3), se std / sqrt(3)
+    d = paired_difference({0: 20.0, 1: 22.0, 2: 24.0}, {2: 18.0, 0: 16.0, 1: 19.0})
+    assert d["paired"] is True and d["diff"] == pytest.approx(-13 / 3)
+    assert d["relative"] == pytest.approx(-13 / 3 / 22) and d["se"] == pytest.approx(math.sqrt(7 / 3) / math.sqrt(3))
+    # the unpaired error of the same numbers is larger: the seeds' shared difficulty cancels in pairs
+    assert difference(summarize([20.0, 22.0, 24.0]), summarize([16.0, 19.0, 18.0]))["se"] > d["se"]
+    # different seed sets, or one seed: independent samples
+    u = paired_difference({0: 20.0, 1: 22.0, 2: 24.0}, {0: 16.0, 1: 17.0, 5: 18.0})
+    assert u["paired"] is False and u["se"] == pytest.approx(math.sqrt(5 / 3))
+    one = paired_difference({0: 20.0}, {0: 19.0})
+    assert one["paired"] is False and one["se"] is None and one["diff"] == -1.0
+
+
 def test_sweep_groups_changes_and_checks():
     res = sweep_results(sweep_arms())
     keys = [(g["fraction"], g["init"]) for g in res["groups"]]
@@ -58,6 +73,9 @@ def test_sweep_groups_changes_and_checks():
     assert s10["metrics"]["triangulated_mm"]["mean"] == 310.0
     ch = {c["fraction"]: c["metrics"] for c in res["changes"]}
     assert ch[0.1]["mpjpe2d_px"]["relative"] == pytest.approx(-5 / 22)
+    # the same seeds in both inits: paired (per-seed differences -4, -5, -6: se 1 / sqrt(3))
+    assert ch[0.1]["mpjpe2d_px"]["paired"] is True and ch[0.1]["mpjpe2d_px"]["se"] == pytest.approx(1 / math.sqrt(3))
+    assert s10["values"]["mpjpe2d_px"] == {0: 20.0, 1: 22.0, 2: 24.0}
     assert ch[0.1]["triangulated_mm"]["diff"] == -60.0
     assert ch[1.0]["mpjpe2d_px"]["relative"] == pytest.approx(-1 / 16) and ch[1.0]["mpjpe2d_px"]["se"] is None
     # 22.7% lower 2D and lower triangulation: met; 17 vs 16 px is +6.25%, within 10%: met
@@ -87,7 +105,7 @@ def test_ablation_rows_and_verdicts():
     rows = ablation(arms)
     assert [r["tasks"] for r in rows] == ["none (scratch)", "inpaint", "count", "refill"]
     assert rows[0]["change_2d"] is None and rows[1]["metrics"]["mpjpe2d_px"]["mean"] == 17.0
-    assert rows[1]["verdict"] == "helps"  # -5 px, se 1.29
+    assert rows[1]["verdict"] == "helps"  # -5 px, paired se 0.58
     assert rows[2]["change_2d"]["diff"] == 0.0 and rows[2]["verdict"].startswith("no clear effect")
     assert rows[3]["verdict"] == "higher (one seed: spread unknown)"
     assert verdict({"diff": 3.0, "se": 1.0, "relative": 0.1}) == "hurts"
@@ -109,7 +127,8 @@ def test_tables():
     assert "- budget: 100 steps" in text
     assert "| 10% (4 of 42 recordings) | scratch | 3 | 22.00 ± 2.00 | 500.0 ± 0.0 | 310.0 ± 10.0 | 0.100 ± 0.000 |" in text
     assert "| 100% (42 of 42 recordings) | scratch | 1 | 16.00 | 500.0 | 200.0 | 0.100 |" in text
-    assert "| 10% | -22.7% (-5.00 ± 1.29 px) |" in text
+    assert "| 10% | -22.7% (-5.00 ± 0.58 px) |" in text  # paired by seed: se 1 / sqrt(3)
+    assert "paired standard error of the difference 0.58 px" in text
     assert "**met**" in text and "mean training pose" in text and "18.25 px" in text
     assert "3 of the 4 rows above have a lower mean 2D MPJPE" in text  # 17, 16 and 15 px beat 18.25 px
     rows = ablation([arm("scratch", 0.1, 0, 20.0, 300.0), arm("pretrained", 0.1, 0, 19.0, 300.0, tasks="all")])
