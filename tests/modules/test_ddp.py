@@ -64,9 +64,9 @@ def test_ddp_two_cpu_processes_equal_one_process(tmp_path, tiny_dataset):
     steps (measured 1.5e-8); it validates with the same mean-pose baseline (the training
     windows of every process) and writes a checkpoint that loads.
 
-    Here every window has 400 nodes (graph.max_nodes) and all joints visible, so the
-    per-process means of the losses equal the means over the global batch; with uneven
-    counts DDP equals one process accumulating the processes' batches instead (README)."""
+    Here every window has 400 nodes (graph.max_nodes), so the per-process means of the losses
+    equal the means over the global batch; with uneven node or visible-joint counts DDP equals
+    one process accumulating the processes' batches instead (README)."""
     one, ddp = tmp_path / "one", tmp_path / "ddp"
     from evpose.cli.finetune import run
 
