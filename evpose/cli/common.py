@@ -29,8 +29,9 @@ def quiet_known_warnings() -> None:
 
 def set_cpu_threads(cfg: DictConfig) -> int:
     """Torch's intra-op threads for the run: ``cfg.num_threads`` if set, else on the CPU the
-    cores left over by the data-loading workers (at least 1). Two threads fighting one busy
-    core run many times slower than one thread, so a worker must not share a core with them.
+    cores left over by the data-loading workers (at least 1), shared among the processes
+    of a CPU DDP run (``trainer.devices``). Two threads fighting one busy core run many times
+    slower than one thread, so a worker must not share a core with them.
     """
     import torch
 
@@ -39,7 +40,9 @@ def set_cpu_threads(cfg: DictConfig) -> int:
         accel = str(cfg.trainer.get("accelerator", "cpu"))
         if accel not in ("cpu", "auto") or (accel == "auto" and torch.cuda.is_available()):
             return torch.get_num_threads()
-        n = max(1, (os.cpu_count() or 1) - int(cfg.data.get("num_workers", 0) or 0))
+        devices = cfg.trainer.get("devices", 1)
+        processes = int(devices) if isinstance(devices, int) and devices > 1 else 1
+        n = max(1, ((os.cpu_count() or 1) - processes * int(cfg.data.get("num_workers", 0) or 0)) // processes)
     torch.set_num_threads(int(n))
     return int(n)
 

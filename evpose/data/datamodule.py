@@ -237,6 +237,10 @@ class EventDataModule(L.LightningDataModule):
 
     # ------------------------------------------------------------------ loaders
     def _loader(self, split: str, shuffle: bool):
+        # under DDP every process loads its share of each epoch (EpochSampler shards the
+        # one-process order; Lightning leaves it alone, being a DistributedSampler)
+        trainer = self.trainer
+        world = int(trainer.world_size) if trainer is not None else 1
         return make_loader(
             self.dataset(split),
             batch_size=self.batch_size,
@@ -244,6 +248,8 @@ class EventDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             collate_fn=SkippingCollater(self.follow_batch),
             seed=self.seed,
+            num_replicas=world,
+            rank=int(trainer.global_rank) if world > 1 else 0,
         )
 
     def train_dataloader(self):

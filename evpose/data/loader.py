@@ -37,7 +37,7 @@ class SkippingCollater:
 
 
 def make_loader(dataset, batch_size: int, shuffle: bool, num_workers: int, collate_fn, seed: int = 0,
-                persistent_workers: bool | None = None) -> DataLoader:
+                persistent_workers: bool | None = None, num_replicas: int = 1, rank: int = 0) -> DataLoader:
     """A DataLoader whose order and worker seeds depend on ``(seed, epoch)`` only
     (:class:`~evpose.data.sampler.EpochSampler`; Lightning sets the epoch), so that a
     resumed run sees the batches of the run that was never interrupted.
@@ -46,9 +46,12 @@ def make_loader(dataset, batch_size: int, shuffle: bool, num_workers: int, colla
         persistent_workers: keep the workers from epoch to epoch (default: when there are
             workers and no shuffle). A training loader starts new workers every epoch, so
             that their random generators start from the epoch's seed.
+        num_replicas, rank: under DDP, the number of processes and this one's rank: the
+            loader gives this process's share of every epoch (default 1, 0: all of it).
     """
     g = torch.Generator()
-    sampler = EpochSampler(len(dataset), batch_size, seed=seed, shuffle=shuffle, generator=g)
+    sampler = EpochSampler(len(dataset), batch_size, seed=seed, shuffle=shuffle, generator=g,
+                           num_replicas=num_replicas, rank=rank)
     if persistent_workers is None:
         persistent_workers = num_workers > 0 and not shuffle
     return DataLoader(

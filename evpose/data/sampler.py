@@ -4,6 +4,13 @@ Like ``DistributedSampler``, it is told the epoch (Lightning calls ``set_epoch``
 every epoch), so no state is carried from one epoch to the next; a resumed run that
 sets the same epoch gets the same order, and :meth:`EpochSampler.resume` also skips the
 batches a checkpoint taken in the middle of an epoch had already trained on.
+
+Under DDP it shards the epoch's order itself (process r of W takes windows r, r + W,
+r + 2W, ... of the one-process order), so the global batch b of W processes with batch
+B holds the windows of batch b of one process with batch W x B. It is a
+``DistributedSampler`` for that reason: Lightning leaves such a sampler alone, where it
+would wrap any other in its own ``DistributedSampler``, which shuffles the order again
+with its own seed (the global batches then hold other windows than one process's).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DistributedSampler
 
 from .rng_state import rng_states
 
@@ -21,9 +28,11 @@ from .rng_state import rng_states
 SNAPSHOTS = 8
 
 
-class EpochSampler(Sampler[int]):
-    """Indices ``0 .. num_samples - 1``: a permutation drawn from ``(seed, epoch)`` (or in
-    order without ``shuffle``).
+class EpochSampler(DistributedSampler):
+    """Indices ``0 .. dataset_size - 1``: a permutation drawn from ``(seed, epoch)`` (or in
+    order without ``shuffle``); with ``num_replicas`` W > 1, this process's share of it:
+    the order is padded with its first indices to a multiple of W (as ``DistributedSampler``
+    does: a few windows count twice) and process ``rank`` takes every W-th from ``rank`` on.
 
     It also snapshots the process's random generators at the start of every batch (the
     state before that batch's samples are made, in the main process): a checkpoint
@@ -31,20 +40,29 @@ class EpochSampler(Sampler[int]):
     trained on (:meth:`rng_before`), whether or not the loader has fetched it already.
 
     Args:
-        num_samples: length of the dataset.
-        batch_size: samples per batch (where the snapshots are taken).
+        dataset_size: length of the dataset.
+        batch_size: samples per batch of this process (where the snapshots are taken).
         seed: seed of the permutations (default 0).
         shuffle: permute (default True) or keep the order.
         generator: a generator reseeded from ``(seed, epoch)`` at every epoch; give the
             DataLoader the same one, so that its workers' seeds follow the epoch too.
+        num_replicas, rank: the number of processes sharing the epoch and this one's rank
+            (default 1 and 0: the whole order).
     """
 
-    def __init__(self, num_samples: int, batch_size: int, seed: int = 0, shuffle: bool = True,
-                 generator: torch.Generator | None = None):
+    def __init__(self, dataset_size: int, batch_size: int, seed: int = 0, shuffle: bool = True,
+                 generator: torch.Generator | None = None, num_replicas: int = 1, rank: int = 0):
+        # (DistributedSampler.__init__ is not called: it wants a dataset and may ask the process group)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.num_samples, self.batch_size = int(num_samples), int(batch_size)
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in [0, num_replicas - 1], got rank={rank}, num_replicas={num_replicas}")
+        self.dataset_size, self.batch_size = int(dataset_size), int(batch_size)
         self.seed, self.shuffle, self.generator = int(seed), bool(shuffle), generator
+        self.num_replicas, self.rank, self.drop_last = int(num_replicas), int(rank), False
+        # DistributedSampler's meaning: the indices of this process, of all of them
+        self.num_samples = -(-self.dataset_size // self.num_replicas) if self.dataset_size else 0
+        self.total_size = self.num_samples * self.num_replicas
         self._skip_batches = 0
         self._snapshots: OrderedDict[tuple[int, int], dict] = OrderedDict()
         self._started: tuple[int, int] | None = None  # (epoch, batch) of the last batch begun
@@ -62,10 +80,18 @@ class EpochSampler(Sampler[int]):
         self._skip_batches = int(skip_batches)
 
     def order(self, epoch: int) -> np.ndarray:
-        """(num_samples,) the indices of an epoch, in order."""
+        """(dataset_size,) the indices of an epoch, in order (all processes')."""
         if not self.shuffle:
-            return np.arange(self.num_samples)
-        return np.random.default_rng([self.seed, int(epoch)]).permutation(self.num_samples)
+            return np.arange(self.dataset_size)
+        return np.random.default_rng([self.seed, int(epoch)]).permutation(self.dataset_size)
+
+    def shard(self, epoch: int) -> np.ndarray:
+        """(num_samples,) this process's indices of an epoch, in order."""
+        order = self.order(epoch)
+        if self.num_replicas == 1:
+            return order
+        order = np.resize(order, self.total_size)  # pads by repeating from the start
+        return order[self.rank :: self.num_replicas]
 
     def rng_before(self, epoch: int, batch: int) -> dict | None:
         """The random generators' states just before batch ``batch`` of ``epoch`` was made:
@@ -81,7 +107,7 @@ class EpochSampler(Sampler[int]):
     def __iter__(self) -> Iterator[int]:
         epoch, skip = self.epoch, self._skip_batches
         self._skip_batches = 0
-        order = self.order(epoch)
+        order = self.shard(epoch)
         self._started = (epoch, skip - 1)
         for j, i in enumerate(order[skip * self.batch_size :].tolist()):
             if j % self.batch_size == 0:

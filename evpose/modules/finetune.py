@@ -135,10 +135,13 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
             }
         )
         # the mean 3D pose of the training windows seen so far (world mm): the mean-pose
-        # baseline logged next to the validation MPJPE (exact once an epoch has passed)
-        # (buffers on the module's device: no host copy per training step; not saved)
-        self.register_buffer("_pose_sum", torch.zeros(K, 3, dtype=torch.float64), persistent=False)
-        self.register_buffer("_pose_count", torch.zeros(K, dtype=torch.float64), persistent=False)
+        # baseline logged next to the validation MPJPE (exact once an epoch has passed).
+        # This process's sums, on the batches' device (no host copy per training step; not
+        # saved); plain tensors, not buffers, which DDP would overwrite with rank 0's at every
+        # forward. Validation uses the sums over all processes (_pose_mean).
+        self._pose_sum = torch.zeros(K, 3, dtype=torch.float64)
+        self._pose_count = torch.zeros(K, dtype=torch.float64)
+        self._pose_mean: torch.Tensor | None = None
         if P > 0:
             self.val_metrics["miou"] = PartIoUMetric(P + 1)
         if freeze_backbone:
@@ -198,11 +201,23 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         _, total = self._step(batch, "train")
         if self.current_epoch == 0 and getattr(batch, "joints3d", None) is not None:
             valid = batch.valid3d
+            if self._pose_sum.device != valid.device:
+                self._pose_sum, self._pose_count = self._pose_sum.to(valid.device), self._pose_count.to(valid.device)
             self._pose_sum += torch.where(valid[..., None], batch.joints3d, 0.0).sum(0).detach().double()
             self._pose_count += valid.sum(0).double()
         if not torch.isfinite(total):
             raise FloatingPointError(f"fine-tuning loss is {total.item()} at step {self.global_step}")
         return total
+
+    def on_validation_epoch_start(self):
+        # the mean pose over every process's training windows (a sum over processes under
+        # DDP; every process calls this hook); None until every joint was seen
+        sums = torch.cat([self._pose_sum.flatten(), self._pose_count]).to(self.device)
+        if self.trainer is not None and self.trainer.world_size > 1:
+            sums = self.trainer.strategy.reduce(sums.clone(), reduce_op="sum")
+        K = self._pose_count.numel()
+        total, count = sums[: 3 * K].view(K, 3), sums[3 * K :]
+        self._pose_mean = (total / count[:, None]) if bool((count > 0).all()) else None
 
     def validation_step(self, batch, batch_idx):
         if batch is None:
@@ -215,8 +230,8 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         self.val_metrics["pck10"].update(o["joints2d"], batch.joints2d, w2d)
         if "joints3d" in o:
             self.val_metrics["mpjpe3d"].update(o["joints3d"], batch.joints3d, batch.valid3d.float())
-        if bool((self._pose_count > 0).all()) and getattr(batch, "cam_K", None) is not None:
-            mean = (self._pose_sum / self._pose_count[:, None]).to(batch.joints2d)
+        if self._pose_mean is not None and getattr(batch, "cam_K", None) is not None:
+            mean = self._pose_mean.to(batch.joints2d)
             xc = world_to_camera(mean.expand(batch.num_graphs, -1, -1), batch.cam_R, batch.cam_t)
             K_ = batch.cam_K
             zeros = torch.zeros_like(batch.cam_t)[..., None]

@@ -56,3 +56,24 @@ def test_loader_worker_seed_follows_the_epoch():
     list(loader)
     loader.sampler.set_epoch(3)
     assert [list(loader), loader.generator.initial_seed()] == first
+
+
+def test_shards_interleave_to_the_one_process_order():
+    """Under DDP process r takes windows r, r + W, ... of the one-process order (padded from its
+    start to a multiple of W), so global batch b holds batch b of one process with W x B; being
+    a DistributedSampler, Lightning does not wrap (and reshuffle) it."""
+    from torch.utils.data import DistributedSampler
+
+    one = EpochSampler(7, 2, seed=3)
+    one.set_epoch(1)
+    full = list(one)
+    shards = [EpochSampler(7, 1, seed=3, num_replicas=2, rank=r) for r in range(2)]
+    for s in shards:
+        s.set_epoch(1)
+        assert isinstance(s, DistributedSampler) and len(s) == 4
+    a, b = (list(s) for s in shards)
+    assert [i for pair in zip(a, b) for i in pair] == full + full[:1]
+    shards[1].resume(1, 2)
+    assert list(shards[1]) == b[2:]
+    val = [list(EpochSampler(5, 1, shuffle=False, num_replicas=2, rank=r)) for r in range(2)]
+    assert val == [[0, 2, 4], [1, 3, 0]]  # as Lightning's DistributedSampler pads the validation set
