@@ -71,3 +71,28 @@ def test_stream_refuses_bad_input(finetuned_ckpt, tiny_dataset):
         list(est.stream([far], cam))
     with pytest.raises(ValueError, match="rate_hz must be a positive"):
         list(est.stream([ev], cam, rate_hz=0))
+
+
+def test_evpose_predict_stream_writes_the_track(finetuned_ckpt, tiny_dataset, tmp_path, capsys):
+    import json
+
+    from evpose.cli.compose import compose_config
+    from evpose.cli.predict import run as predict
+
+    rec = next((tiny_dataset / "test").glob("*.h5"))
+    est = load_estimator(finetuned_ckpt)
+    cfg = compose_config("predict", [f"ckpt_path={finetuned_ckpt}", f"input={rec}", f"paths.output_dir={tmp_path}",
+                                     "stream=true", "rate_hz=50", "cameras=[cam2]", f"num_events={est.window['num_events']}"])
+    res = predict(cfg)
+    printed = capsys.readouterr().out
+    assert "poses at 50 Hz" in printed and "real-time factor" in printed
+    track = json.loads(open(res["json"]).read())
+    poses = track["poses"]
+    assert len(poses) >= 5 and track["summary"][0]["poses"] == len(poses)
+    with EventRecording(rec) as r:
+        ev = r.events_slice("cam2", 0, r.num_events("cam2"))
+        cam = r.camera("cam2")
+    ref = list(est.stream([ev], cam, rate_hz=50))
+    assert [p["t_us"] for p in poses] == [p.t_us for p in ref]
+    np.testing.assert_allclose(np.array(poses[-1]["joints2d"]), ref[-1].joints2d, rtol=0, atol=1e-4)
+    assert open(res["csv"]).readline().startswith("camera,t_us,t_start_us,joint")
