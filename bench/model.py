@@ -1,9 +1,17 @@
 """Model figures: parameters, inference latency per 7.5k-event window (graph building reported
-separately), training throughput, for the default configuration (conf/finetune.yaml).
+separately), the real-time factor of ``PoseEstimator.predict``, training throughput, for the
+default configuration (conf/finetune.yaml).
 
 Windows come from the synthetic demo data (generated if missing). Medians of repeats.
 
-    python bench/model.py [--windows 40] [--repeats 5] [--threads 2]
+Real-time factor (issue 18): the median span of a window's events over the median time of
+``predict()`` on it (graph building included, batch of one), with its distribution over the
+windows (each window's span over its own median time). Wall-clock time depends on what else
+runs on the machine; the CPU time of this thread (``time.thread_time``, exact with one torch
+thread) is printed beside it as the load-independent figure. ``--compare-grid`` times the CPU
+radius graphs of before issue 18 (the grid's candidate pairs) side by side in the same run.
+
+    python bench/model.py [--windows 40] [--repeats 5] [--threads 2] [--checkpoint last.ckpt] [--compare-grid]
 """
 
 from __future__ import annotations
@@ -23,9 +31,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--train-steps", type=int, default=12)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--checkpoint", default=None, help="time predict() of this fine-tuned checkpoint (default: "
+                    "the untrained default network)")
+    ap.add_argument("--compare-grid", action="store_true", help="also time predict() with the grid radius pairs")
+    ap.add_argument("--only-predict", action="store_true", help="skip graph/network split and training")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.checkpoint or args.only_predict:
+        realtime(args)
+        if args.only_predict:
+            return
 
     from hydra.utils import instantiate
 
@@ -96,6 +112,70 @@ def main() -> None:
     print(f"| total per window | {statistics.median(build_ms) + statistics.median(infer_ms):.1f} ms |")
     print(f"| training step, batch {bs} (forward + backward + AdamW) | {step * 1e3:.0f} ms |")
     print(f"| training throughput | {bs / step:.1f} windows/s |")
+
+
+def realtime(args) -> None:
+    """Median time of predict() per window, real-time factor and its distribution."""
+    import sys
+
+    import numpy as np
+
+    from evpose.data import EventWindowDataset
+    from evpose.data.manifest import split_recordings
+    from evpose.estimator import PoseEstimator, load_estimator
+    from evpose.synth import ensure_demo_data
+
+    root = ensure_demo_data(progress=None)
+    if args.checkpoint:
+        est = load_estimator(args.checkpoint)
+    else:
+        from hydra.utils import instantiate
+
+        from evpose.cli.compose import compose_config
+        from evpose.modules.build import build
+
+        cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
+        est = PoseEstimator(build(cfg.model.net), instantiate(cfg.graph))
+    num_events = est.window.get("num_events", 7500)
+    ds = EventWindowDataset(split_recordings(root, "test"), num_events=num_events)
+    idx = torch.linspace(0, len(ds) - 1, args.windows).round().long().tolist()
+    wins = [ds.raw_sample(i) for i in idx]
+    spans = np.array([(int(w["events"]["t"][-1]) - int(w["events"]["t"][0])) / 1e3 for w in wins])  # ms
+    radius = sys.modules["evpose.graph.radius"]
+    variants = {"now": radius.radius_pairs}
+    if args.compare_grid:
+        variants = {"grid radius pairs (before)": radius.grid_radius_pairs, **variants}
+    for w in wins[:3]:
+        est.predict(w["events"], w["camera"])  # warm-up
+    wall = {v: np.zeros((args.repeats, len(wins))) for v in variants}
+    cpu = {v: np.zeros((args.repeats, len(wins))) for v in variants}
+    original = radius.radius_pairs
+    try:
+        for r in range(args.repeats):  # variants interleaved window by window: the same load for each
+            for i, w in enumerate(wins):
+                for name, fn in variants.items():
+                    radius.radius_pairs = fn
+                    c0, t0 = time.thread_time(), time.perf_counter()
+                    est.predict(w["events"], w["camera"])
+                    wall[name][r, i] = (time.perf_counter() - t0) * 1e3
+                    cpu[name][r, i] = (time.thread_time() - c0) * 1e3
+    finally:
+        radius.radius_pairs = original
+    span = float(np.median(spans))
+    print(f"predict() on {len(wins)} demo test windows of {num_events} events, batch of one, "
+          f"{torch.get_num_threads()} torch threads; median span of a window's events {span:.1f} ms "
+          f"(10-90%: {np.percentile(spans, 10):.1f}-{np.percentile(spans, 90):.1f} ms)")
+    print()
+    print("| variant | clock | median ms per window | real-time factor | RTF over windows: p10 / p50 / p90 | windows in real time |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in variants:
+        for clock, ms in (("wall", wall[name]), ("thread CPU", cpu[name])):
+            per_window = np.median(ms, axis=0)  # each window's median over the repeats
+            rtf = spans / per_window
+            print(f"| {name} | {clock} | {np.median(ms):.1f} | {span / np.median(ms):.2f} | "
+                  f"{np.percentile(rtf, 10):.2f} / {np.percentile(rtf, 50):.2f} / {np.percentile(rtf, 90):.2f} | "
+                  f"{np.mean(rtf >= 1):.0%} |")
+    print()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
     from evpose import load_estimator
     est = load_estimator("model.ckpt", device="cpu")
     out = est.predict(events, camera)   # joints2d, joints3d, parts, confidence
+    for pose in est.stream(chunks, camera, rate_hz=100):   # a live or recorded stream
+        pose.t_us, pose.joints2d, ...
 
 Everything needed (the network's and the graph builder's configuration) travels inside the
 checkpoint; no conf/ directory and no Hydra run are needed.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -56,6 +58,32 @@ class PosePrediction:
         return {k: getattr(self, k) for k in ("joints2d", "confidence", "joints3d", "joints3d_cam", "parts", "node_index")}
 
 
+@dataclass
+class StreamPose(PosePrediction):
+    """A pose of a stream (:meth:`PoseEstimator.stream`): the prediction of the window that
+    ends at the output time ``t_us``.
+
+    Attributes:
+        t_us: the output time (us, the stream's clock); the window holds the events before it.
+        t_start_us: the window's first event (constant count) or start (constant duration).
+        i0, i1: the window's events, as indices counted from the stream's first event.
+        (and every field of :class:`PosePrediction`)
+    """
+
+    t_us: int = 0
+    t_start_us: int = 0
+    i0: int = 0
+    i1: int = 0
+
+    @property
+    def num_events(self) -> int:
+        return self.i1 - self.i0
+
+
+#: The window of :meth:`PoseEstimator.stream` when the checkpoint does not say: DHP19's 7500 events.
+DEFAULT_WINDOW = {"window": "count", "num_events": 7500}
+
+
 class PoseEstimator:
     """A fine-tuned pose network with its graph builder, ready to predict.
 
@@ -66,9 +94,13 @@ class PoseEstimator:
         path: the checkpoint it came from (for messages).
         min_events: windows with fewer events get no prediction (NaN joints, confidence
             0); default :data:`MIN_EVENTS` (at least 1).
+        window: the windows the network was trained on, ``{"window": "count", "num_events":
+            N}`` or ``{"window": "duration", "duration_us": D}`` (what :meth:`stream` cuts;
+            default :data:`DEFAULT_WINDOW`; :func:`load_estimator` takes the checkpoint's).
     """
 
-    def __init__(self, net, graph, device="cpu", path: str | None = None, min_events: int = MIN_EVENTS):
+    def __init__(self, net, graph, device="cpu", path: str | None = None, min_events: int = MIN_EVENTS,
+                 window: dict | None = None):
         if int(min_events) < 1:
             raise ValueError(f"min_events must be >= 1, got {min_events}")
         self.min_events = int(min_events)
@@ -77,6 +109,7 @@ class PoseEstimator:
         self.graph = graph
         self.part_input = AppendPartInput(net.num_parts) if net.num_parts else None
         self.path = path
+        self.window = dict(window or DEFAULT_WINDOW)
 
     @property
     def num_joints(self) -> int:
@@ -151,6 +184,91 @@ class PoseEstimator:
         """
         return self.predict_many([(events, camera)])[0].as_dict()
 
+    def stream(
+        self,
+        source: Iterable[np.ndarray],
+        camera: Camera,
+        rate_hz: float = 100.0,
+        num_events: int | None = None,
+        duration_us: int | None = None,
+        batch_size: int = 1,
+        origin_us: int | None = None,
+    ) -> Iterator[StreamPose]:
+        """Poses at a fixed rate from a stream of event chunks (a live camera, or a recording
+        read piece by piece), each from the window of events that ends at its output time.
+
+        Output ``m`` is at ``t_m = origin + round(m * 1e6 / rate_hz)`` us on the stream's
+        clock; its window is the ``num_events`` latest events before ``t_m`` (the default,
+        with the checkpoint's window size, e.g. 7500 events) or, with ``duration_us``, the
+        events of ``[t_m - duration_us, t_m)``. At a rate above 1 / (window span) the windows
+        overlap. A pose is yielded as soon as the stream passes its output time (an event at
+        or after it arrived) and at the end of the stream for the times up to just after the
+        last event; output times before the first full window are skipped. Each pose equals
+        :meth:`predict` on its window's events (``pose.i0:pose.i1`` of the stream).
+
+        Work shared by overlapping windows: the events are checked and buffered once per
+        chunk, and a buffer holds only what later windows need, so memory stays bounded on
+        an endless stream. The graph and the network run once per window (the window's
+        node subsample and TORE features, which see only the window's events as in
+        :meth:`predict`, differ from one window to the next).
+
+        Args:
+            source: an iterable of structured event arrays (t, x, y, p[, ...]; any chunk
+                sizes, empty chunks too), time-ordered across chunks, on ``camera``'s sensor;
+                or an :class:`evpose.io.EventRecording`, read in chunks of 10 ms.
+            camera: the camera that sees the events (with a recording: its name, or one of
+                its cameras).
+            rate_hz: poses per second of stream time (default 100).
+            num_events: events per window (default: the checkpoint's, :attr:`window`).
+            duration_us: constant-duration windows instead (default: the checkpoint's when it
+                was trained on such windows).
+            batch_size: windows completed by one chunk run through the network together, up
+                to this many (default 1: the lowest latency).
+            origin_us: time of output 0 (default: the first event's).
+
+        Yields:
+            :class:`StreamPose`: ``t_us``, ``t_start_us``, ``i0``, ``i1`` and the fields of
+            :meth:`predict` (joints2d (K, 2), confidence (K,), joints3d (K, 3), ...).
+
+        Raises:
+            TypeError: a chunk that is not a structured array with integer t, x, y, p.
+            ValueError: a chunk that goes back in time (or whose times decrease), events
+                outside the camera's sensor, or a polarity other than 1 and 0 or -1.
+        """
+        from .data.stream_windows import StreamWindows, recording_chunks
+        from .io import EventRecording
+
+        if isinstance(source, EventRecording):
+            name = camera if isinstance(camera, str) else camera.name
+            camera = source.camera(name)
+            source = recording_chunks(source, name)
+        if num_events is None and duration_us is None:
+            if self.window.get("window") == "duration":
+                duration_us = int(self.window["duration_us"])
+            else:
+                num_events = int(self.window.get("num_events", DEFAULT_WINDOW["num_events"]))
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        cutter = StreamWindows(rate_hz, num_events=num_events, duration_us=duration_us, origin_us=origin_us)
+        done = False
+        chunks = iter(source)
+        while not done:
+            try:
+                chunk = next(chunks)
+                windows = cutter.push(chunk)
+                if len(chunk):
+                    try:
+                        _check_events(chunk, camera)
+                    except ValueError as e:
+                        raise ValueError(f"chunk {cutter.chunks - 1}: {e}") from None
+            except StopIteration:
+                windows, done = cutter.close(), True
+            for a in range(0, len(windows), int(batch_size)):
+                part = windows[a : a + int(batch_size)]
+                preds = self.predict_many([(w.events, camera) for w in part], batch_size=int(batch_size))
+                for w, p in zip(part, preds):
+                    yield StreamPose(**p.as_dict(), t_us=w.t_end, t_start_us=w.t_start, i0=w.i0, i1=w.i1)
+
     def _node_index(self, n: int) -> np.ndarray:
         """Indices of the graph's nodes in the window's events (the graph builder keeps them
         time-ordered, so they are recovered from the subsampling rule)."""
@@ -191,7 +309,18 @@ def load_estimator(path, device: str | torch.device = "cpu", min_events: int = M
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not fit the network in its configuration ({e})") from None
     graph = build(hp["graph"])
-    return PoseEstimator(net, graph, device=device, path=str(Path(path)), min_events=min_events)
+    return PoseEstimator(net, graph, device=device, path=str(Path(path)), min_events=min_events,
+                         window=_window_of(hp.get("config")))
+
+
+def _window_of(config) -> dict:
+    """The training windows of a checkpoint's resolved config (its ``data`` section)."""
+    data = (config or {}).get("data") or {}
+    if data.get("window") == "duration" and data.get("duration_us"):
+        return {"window": "duration", "duration_us": int(data["duration_us"])}
+    if data.get("num_events"):  # count and count_synced: num_events per camera
+        return {"window": "count", "num_events": int(data["num_events"])}
+    return dict(DEFAULT_WINDOW)
 
 
 def _check_events(events: np.ndarray, camera: Camera) -> None:

@@ -9,6 +9,7 @@ from .part_labeller import SkeletonPartLabeller
 from .transforms import PoseGraphTransform
 from .labels import LABEL_RULES, PoseLabel, nan_mean_pose, project_pose, window_label, window_pose
 from .manifest import SPLITS, DatasetError, NoDatasetError, load_manifest, split_recordings, write_manifest
+from .stream_windows import StreamWindow, StreamWindows, recording_chunks
 from .synced_windows import counts_before_ranks, synced_count_windows
 from .window_index import WINDOW_KINDS, recording_windows
 from .windows import Window, constant_count_windows, constant_duration_windows

@@ -140,3 +140,49 @@ def test_cuda_matches_cpu():
     cpu = radius_graph(pos, 2.0, batch, max_num_neighbors=6)
     gpu = radius_graph(pos.cuda(), 2.0, batch.cuda(), max_num_neighbors=6)
     assert torch.equal(cpu, gpu.cpu())
+
+
+def _pair_dict(i, j, d2):
+    lo, hi = torch.minimum(i, j), torch.maximum(i, j)
+    return {(int(a), int(b)): float(d) for a, b, d in zip(lo, hi, d2)}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("batched", [False, True])
+def test_kdtree_pairs_equal_the_grid_pairs_exactly(dtype, batched):
+    """The CPU's k-d tree candidates and the grid give the same pairs and the same squared
+    distances, bit for bit, also for pairs at (or a rounding error from) exactly r."""
+    from evpose.graph.radius import grid_radius_pairs, kdtree_pairs
+
+    rng = np.random.default_rng(7 + batched)
+    n = 1500
+    pix = rng.integers(0, 40, (n, 2)).astype(np.float64)
+    t = rng.uniform(0, 30, n)
+    pos = torch.from_numpy(np.concatenate([pix, t[:, None]], 1)).to(dtype)
+    pos[:200, 2] = pos[:200, 2].round()  # integer grids: many pairs at exactly r = 3, 5
+    near = pos[200:300].clone()
+    near[:, 0] += 3.0 * (1 + torch.tensor(rng.uniform(-1e-7, 1e-7, 100), dtype=dtype))  # a rounding error off r
+    pos = torch.cat([pos, near])
+    batch = torch.from_numpy(rng.integers(0, 3, len(pos))).sort().values if batched else None
+    for r in (3.0, 5.0, 0.7):
+        a, b = _pair_dict(*kdtree_pairs(pos, r, batch)), _pair_dict(*grid_radius_pairs(pos, r, batch))
+        assert a == b and len(a) > (100 if r > 1 else 3)
+        for p, q in (a.keys() if batched else []):
+            assert batch[p] == batch[q]
+
+
+def test_radius_graph_on_event_like_graphs_equals_the_grid_path(monkeypatch):
+    """radius_graph with the k-d tree (CPU default) equals the grid path (CUDA's), capped."""
+    import sys
+
+    radius_module = sys.modules["evpose.graph.radius"]
+    rng = np.random.default_rng(11)
+    for n, r in ((1024, 8.0), (371, 16.0), (153, 32.0)):
+        pos = torch.from_numpy(np.stack([rng.normal(170, 30, n).round(), rng.normal(130, 40, n).round(),
+                                         rng.uniform(0, 40, n)], 1).astype(np.float32))
+        batch = torch.from_numpy(np.repeat([0, 1], [n // 3, n - n // 3]))
+        fast = radius_graph(pos, r, batch=batch, max_num_neighbors=16)
+        monkeypatch.setattr(radius_module, "radius_pairs", radius_module.grid_radius_pairs)
+        ref = radius_graph(pos, r, batch=batch, max_num_neighbors=16)
+        monkeypatch.undo()
+        assert torch.equal(fast, ref) and fast.shape[1] > n
