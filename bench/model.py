@@ -40,7 +40,7 @@ def main() -> None:
     cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
     graph = instantiate(cfg.graph)
     transform = PoseGraphTransform(graph, cfg.model.num_parts)
-    module = FinetuneModule(cfg.model.net, cfg.optimizer, loss_weights=cfg.loss_weights,
+    module = FinetuneModule(cfg.model.net, transform.input_spec, cfg.optimizer, loss_weights=cfg.loss_weights,
                             heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
     net = module.net
     ds = EventWindowDataset(split_recordings(root, "test"), num_events=7500, history_us=cfg.data.history_us)
