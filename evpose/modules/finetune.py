@@ -7,6 +7,7 @@ from typing import Sequence
 
 import torch
 
+from ..data.node_inputs import NodeInputSpec
 from ..geometry import project_points, world_to_camera
 from ..metrics import JointErrorMetric, PartIoUMetric
 from ..models.losses import (
@@ -18,7 +19,6 @@ from ..models.losses import (
     part_targets,
     stage_sum,
 )
-from ..data.node_inputs import NodeInputSpec
 from ..types import ROOT_JOINTS
 from .build import build, check_spec, sized_backbone, to_plain
 from .checkpoints import load_backbone_weights
