@@ -56,7 +56,7 @@ def main() -> None:
     cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
     graph = instantiate(cfg.graph)
     transform = PoseGraphTransform(graph, cfg.model.num_parts)
-    module = FinetuneModule(cfg.model.net, cfg.optimizer, loss_weights=cfg.loss_weights,
+    module = FinetuneModule(cfg.model.net, transform.input_spec, cfg.optimizer, loss_weights=cfg.loss_weights,
                             heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
     net = module.net
     ds = EventWindowDataset(split_recordings(root, "test"), num_events=7500, history_us=cfg.data.history_us)
@@ -132,10 +132,16 @@ def realtime(args) -> None:
         from hydra.utils import instantiate
 
         from evpose.cli.compose import compose_config
-        from evpose.modules.build import build
+        from omegaconf import OmegaConf
+
+        from evpose.data import PoseGraphTransform
+        from evpose.modules.finetune import build_pose_net
 
         cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
-        est = PoseEstimator(build(cfg.model.net), instantiate(cfg.graph))
+        graph = instantiate(cfg.graph)
+        spec = PoseGraphTransform(graph, cfg.model.num_parts).input_spec
+        net = build_pose_net(OmegaConf.to_container(cfg.model.net, resolve=True), spec)
+        est = PoseEstimator(net, graph, input_spec=spec)
     num_events = est.window.get("num_events", 7500)
     ds = EventWindowDataset(split_recordings(root, "test"), num_events=num_events)
     idx = torch.linspace(0, len(ds) - 1, args.windows).round().long().tolist()

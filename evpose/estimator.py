@@ -20,10 +20,12 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from .data.part_input import AppendPartInput
+from .data.node_inputs import NodeInputSpec
+from .data.transforms import PoseGraphTransform
 from .geometry import Camera
 from .modules.build import build
 from .modules.checkpoints import CheckpointError, read_checkpoint
+from .modules.finetune import build_pose_net
 
 #: Fewest events of a window the network is run on (about 1% of a DHP19 window of 7500
 #: events): a sparser window gives NaN joints with confidence 0, not a guess.
@@ -97,17 +99,22 @@ class PoseEstimator:
         window: the windows the network was trained on, ``{"window": "count", "num_events":
             N}`` or ``{"window": "duration", "duration_us": D}`` (what :meth:`stream` cuts;
             default :data:`DEFAULT_WINDOW`; :func:`load_estimator` takes the checkpoint's).
+        input_spec: the node feature layout the network was trained on
+            (:class:`evpose.data.NodeInputSpec`, or its dict; checkpoints keep it).
     """
 
     def __init__(self, net, graph, device="cpu", path: str | None = None, min_events: int = MIN_EVENTS,
-                 window: dict | None = None):
+                 window: dict | None = None, *, input_spec: NodeInputSpec | dict):
         if int(min_events) < 1:
             raise ValueError(f"min_events must be >= 1, got {min_events}")
         self.min_events = int(min_events)
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.graph = graph
-        self.part_input = AppendPartInput(net.num_parts) if net.num_parts else None
+        inputs = NodeInputSpec.from_dict(input_spec)
+        self.transform = PoseGraphTransform(graph, inputs.num_parts)  # the fine-tuning transform, without labels
+        if self.transform.input_spec != inputs:
+            raise ValueError(f"the graph builder makes node features {self.transform.input_spec}, the network needs {inputs}")
         self.path = path
         self.window = dict(window or DEFAULT_WINDOW)
 
@@ -123,8 +130,7 @@ class PoseEstimator:
         t0 = int(events["t"][0]) if t_start is None and len(events) else int(t_start or 0)
         t1 = int(events["t"][-1]) + 1 if len(events) else t0
         sample = {"events": events, "camera": camera, "window": Window(camera.name, 0, len(events), t0, t1), "index": 0}
-        data = self.graph(sample)
-        return self.part_input(data) if self.part_input is not None else data
+        return self.transform(sample)
 
     @torch.no_grad()
     def predict_many(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int = 16) -> list[PosePrediction]:
@@ -153,14 +159,14 @@ class PoseEstimator:
                     parts = np.where(cls == self.net.num_parts, -1, cls).astype(np.int64)
                 else:
                     parts = np.zeros(0, np.int64)
-                out.append(PosePrediction(j2, conf, j3, j3c, parts, self._node_index(len(ev))))
+                out.append(PosePrediction(j2, conf, j3, j3c, parts, datas[b].node_event.numpy().astype(np.int64)))
         return out
 
     def _no_prediction(self, n: int) -> PosePrediction:
         """The answer for a window too sparse to predict from: NaN joints, confidence 0."""
         K = self.num_joints
         nan = lambda d: np.full((K, d), np.nan)  # noqa: E731
-        index = self._node_index(n)
+        index = self._node_index(n)  # (no graph is built: the subsampling rule says which events it would keep)
         return PosePrediction(nan(2), np.zeros(K), nan(3), nan(3), np.full(len(index), -1, np.int64), index)
 
     def predict(self, events: np.ndarray, camera: Camera) -> dict:
@@ -302,7 +308,7 @@ def load_estimator(path, device: str | torch.device = "cpu", min_events: int = M
     hp = ckpt.get("hyper_parameters", {})
     if "net" not in hp or "graph" not in hp or hp["graph"] is None:
         raise CheckpointError(f"{path}: the checkpoint lacks the network or graph configuration")
-    net = build(hp["net"])
+    net = build_pose_net(hp["net"], hp["input_spec"])
     state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
     try:
         net.load_state_dict(state, strict=True)
@@ -310,7 +316,7 @@ def load_estimator(path, device: str | torch.device = "cpu", min_events: int = M
         raise CheckpointError(f"{path}: weights do not fit the network in its configuration ({e})") from None
     graph = build(hp["graph"])
     return PoseEstimator(net, graph, device=device, path=str(Path(path)), min_events=min_events,
-                         window=_window_of(hp.get("config")))
+                         window=_window_of(hp.get("config")), input_spec=hp["input_spec"])
 
 
 def _window_of(config) -> dict:

@@ -157,12 +157,24 @@ PART_NAMES: tuple[str, ...] = (
 NUM_PARTS = len(PART_NAMES)
 PART_INDEX: dict[str, int] = {name: i for i, name in enumerate(PART_NAMES)}
 
+
+def part_class(part, num_parts: int = NUM_PARTS):
+    """Per-event (or per-node) part labels as classes of a ``num_parts + 1``-way classifier:
+    a part id stays, background (any label below 0) becomes class ``num_parts``.
+
+    Works on numpy arrays and torch tensors alike and keeps their type and dtype.
+
+    Shapes:
+        part: (N,) int -> (N,) int
+    """
+    return part + (part < 0) * (num_parts - part)
+
 #: The axis of each part as (joints averaged for end A, joints averaged for end B).
 #: The head axis runs from the head joint to the neck (mid-shoulders); the torso from
 #: the neck to the root (mid-hips). Limbs run joint to joint.
 PART_SEGMENTS: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = (
     ((0,), (1, 2)),      # head: head -> neck
-    ((1, 2), (5, 6)),    # torso: neck -> mid-hip
+    ((1, 2), ROOT_JOINTS),  # torso: neck -> mid-hip (the root)
     ((1,), (3,)),        # upper arm R: shoulderR -> elbowR
     ((2,), (4,)),        # upper arm L
     ((3,), (7,)),        # forearm + hand R: elbowR -> handR

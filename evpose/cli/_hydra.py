@@ -7,17 +7,10 @@ from omegaconf import OmegaConf
 from ..paths import project_root  # noqa: F401  (re-exported: notebooks and commands use it from here)
 
 
-def node_feature_channels(tore_k: int, num_parts: int) -> int:
-    """Node input width: polarity, 2 * tore_k TORE values, the part input (P + 2)."""
-    return 1 + 2 * int(tore_k) + int(num_parts) + 2
-
-
 def register_resolvers() -> None:
     """Register evpose's OmegaConf resolvers (idempotent)."""
     if not OmegaConf.has_resolver("evpose_root"):
         OmegaConf.register_new_resolver("evpose_root", lambda: str(project_root()))
-    if not OmegaConf.has_resolver("evpose_in_channels"):
-        OmegaConf.register_new_resolver("evpose_in_channels", node_feature_channels)
 
 
 register_resolvers()

@@ -65,6 +65,7 @@ def run(cfg: DictConfig) -> dict:
     datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
     module = FinetuneModule(
         net=cfg.model.net,
+        input_spec=transform.input_spec,
         optimizer=cfg.optimizer,
         scheduler=cfg.get("scheduler"),
         loss_weights=cfg.loss_weights,

@@ -88,6 +88,7 @@ def run(cfg: DictConfig) -> dict:
     check_part_labels(specs, datamodule, labeller)
     module = PretrainModule(
         backbone=cfg.model.backbone,
+        input_spec=train_tf.input_spec,
         tasks=specs,
         optimizer=cfg.optimizer,
         scheduler=cfg.get("scheduler"),

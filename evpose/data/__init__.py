@@ -4,6 +4,7 @@ from .datamodule import EventDataModule
 from .dataset import EventWindowDataset
 from .dhp19_labels import dhp19_label_samples, dhp19_sample_ranges, nearest_pose_sample
 from .loader import SkippingCollater
+from .node_inputs import NodeInputSpec
 from .part_input import AppendPartInput, part_input
 from .part_labeller import SkeletonPartLabeller
 from .transforms import PoseGraphTransform
@@ -18,6 +19,7 @@ __all__ = [
     "AppendPartInput",
     "DatasetError",
     "NoDatasetError",
+    "NodeInputSpec",
     "EventDataModule",
     "PoseGraphTransform",
     "SkeletonPartLabeller",

@@ -29,7 +29,7 @@ from torch_geometric.data import Data
 log = logging.getLogger(__name__)
 
 #: Bump when the stored layout changes: old cache folders are then ignored.
-CACHE_FORMAT = 3  # 3: graphs without edge_attr (the models compute their own offsets)
+CACHE_FORMAT = 4  # 3: graphs without edge_attr (the models compute their own offsets); 4: with node_event
 
 #: Integer tensors stored as int32 when their values fit (half the bytes of int64 edge
 #: indices), restored to int64 on reading.

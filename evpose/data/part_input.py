@@ -4,13 +4,16 @@ Every node carries ``P + 2`` extra input features: a one-hot over the P body par
 background (class P) when its label is shown, or a mask flag (the last channel) when it is
 hidden. Masked part refill (pretraining) shows some labels and hides the rest; fine-tuning
 and inference hide all of them, so the backbone's input layout is the same everywhere and a
-pretrained backbone loads unchanged.
+pretrained backbone loads unchanged. With ``num_parts = 0`` there is no part input; where
+the blocks lie in ``x`` is :class:`evpose.data.NodeInputSpec`'s to say.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from ..types import part_class
 
 
 def part_input(num_nodes: int, num_parts: int, part: Tensor | None = None, shown: Tensor | None = None,
@@ -32,7 +35,7 @@ def part_input(num_nodes: int, num_parts: int, part: Tensor | None = None, shown
         return out
     if part is None:
         raise ValueError("part labels are needed to show them")
-    cls = torch.where(part < 0, torch.full_like(part, num_parts), part).long()
+    cls = part_class(part.long(), num_parts)
     idx = torch.nonzero(shown).squeeze(1)
     out[idx, cls[idx]] = 1.0
     out[~shown, num_parts + 1] = 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .node_inputs import NodeInputSpec
 from .part_input import AppendPartInput
 
 
@@ -24,6 +25,11 @@ class PoseGraphTransform:
         self.num_parts = int(num_parts)
         self.part_input = AppendPartInput(num_parts) if num_parts else None
         self.part_labeller = part_labeller
+
+    @property
+    def input_spec(self) -> NodeInputSpec:
+        """The layout of the node features this transform makes."""
+        return NodeInputSpec(self.graph.tore_k, self.num_parts)
 
     def __call__(self, sample: dict):
         if self.part_labeller is not None:

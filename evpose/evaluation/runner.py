@@ -23,7 +23,7 @@ from ..metrics import (
     pck3d,
     per_joint_mpjpe,
 )
-from ..types import NUM_PARTS
+from ..types import NUM_PARTS, part_class
 from .baselines import CentroidOffsetBaseline, MeanPoseBaseline
 from .synced_multiview import evaluate_synced_multiview, group_windows
 
@@ -173,8 +173,8 @@ def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None
                 conf_all.append(pr.confidence)
                 if "part" in (ev.dtype.names or ()) and len(pr.parts):
                     t = ev["part"][pr.node_index].astype(np.int64)
-                    part_true.append(np.where(t < 0, NUM_PARTS, t))
-                    part_pred.append(np.where(pr.parts < 0, NUM_PARTS, pr.parts))
+                    part_true.append(part_class(t))
+                    part_pred.append(part_class(pr.parts))
                 for name, bl in baselines.items():
                     b = bl.predict(ev, cam)
                     results[name].joints2d.append(np.nan_to_num(b["joints2d"]))

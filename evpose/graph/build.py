@@ -11,6 +11,9 @@ models, pretext tasks and fine-tuning code rely on them.
     edge_index  (2, E) int64     row 0 neighbour j (source), row 1 centre i (target)
     part, person (N,)  int64     event labels when the events carry them (-1 background)
     num_events  (1,)   int64     events in the window before subsampling
+    node_event  (N,)   int64     the event each node is: its index in the window's events (the
+                                 subsampling's choice, carried; not named *index, so batching
+                                 leaves it as it is)
     # window targets and camera, leading dimension 1 so that PyG's Batch stacks them:
     joints2d (1, K, 2), visible (1, K), joints3d (1, K, 3), valid3d (1, K), depth (1, K),
     cam_K (1, 3, 3), cam_R (1, 3, 3), cam_t (1, 3), sensor_hw (1, 2), sample_id (1,)
@@ -182,6 +185,7 @@ def build_event_graph(
     labels = {f: torch.from_numpy(np.asarray(events[f], dtype=np.int64)) for f in ("part", "person") if f in names}
     t = t_all
     cols = (ev.x, ev.y)
+    node_event = torch.arange(n, dtype=torch.int64) if keep is None else torch.from_numpy(keep.astype(np.int64))
     if keep is not None:
         idx = torch.from_numpy(keep)
         x, t = take(x, idx), take(t, idx)
@@ -204,6 +208,7 @@ def build_event_graph(
         t0=torch.tensor([origin], dtype=torch.int64, device=device),
         edge_index=edge_index,
         num_events=torch.tensor([n], dtype=torch.int64, device=device),
+        node_event=node_event.to(device),
     )
     for f, v in labels.items():
         data[f] = v.to(device)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch_scatter.composite import scatter_log_softmax
 
+from ..types import part_class
+
 #: Part-label target of nodes without a label (ignored by the cross-entropy).
 IGNORE_LABEL = -100
 
@@ -58,8 +60,7 @@ def part_targets(part: torch.Tensor, num_parts: int) -> torch.Tensor:
     Shapes: (N,) -> (N,) int64
     """
     part = part.long()
-    out = torch.where(part < 0, torch.full_like(part, num_parts), part)
-    return torch.where(part < -1, torch.full_like(part, IGNORE_LABEL), out)
+    return torch.where(part < -1, torch.full_like(part, IGNORE_LABEL), part_class(part, num_parts))
 
 
 def stage_sum(losses: Sequence[torch.Tensor], stage_weights: Sequence[float] | None = None) -> torch.Tensor:

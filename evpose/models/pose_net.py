@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..types import ROOT_JOINTS
 from .heads import Joints2DHead, Joints3DHead, PartsHead
 from .refine import BackboneOutput, RefinementStack
 
@@ -46,7 +47,7 @@ class PoseNet(nn.Module):
         num_joints: int = 13,
         num_parts: int = 10,
         joints3d: bool = True,
-        root_joints: tuple[int, ...] = (5, 6),
+        root_joints: tuple[int, ...] = ROOT_JOINTS,
         offset_scale_px: float = 10.0,
         confidence_radius_px: float = 8.0,
         depth_scale_mm: float = 500.0,

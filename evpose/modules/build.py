@@ -140,3 +140,21 @@ def _resolve(parts: list[str]) -> Any:
         if obj is None:
             return None
     return obj
+
+
+def sized_backbone(spec: dict, channels: int, where: str = "backbone") -> dict:
+    """A copy of the backbone spec ``spec`` with ``in_channels`` set to ``channels`` (the
+    node input width, :attr:`evpose.data.NodeInputSpec.channels`): the data, not the model
+    config, sets the input width.
+
+    Raises:
+        ValueError: the spec names another ``in_channels`` (naming both).
+    """
+    given = spec.get("in_channels")
+    if given is not None and int(given) != int(channels):
+        raise ValueError(
+            f"{where}.in_channels = {given}, but the data's node features have {channels} channels "
+            "(the node input spec); leave in_channels out: the data sets it"
+        )
+    return {**spec, "in_channels": int(channels)}
+

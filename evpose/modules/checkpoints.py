@@ -4,6 +4,11 @@ A checkpoint is data, never code: it is unpickled with ``torch.load(weights_only
 (tensors, plain Python values and the few types of :data:`SAFE_GLOBALS`), and the specs it
 carries to rebuild the network must name evpose's own classes (:mod:`evpose.modules.build`),
 checked before anything is built.
+
+Checkpoints of an older format are brought up to date as they are read
+(:func:`upgrade_hyperparameters`): format 1 (evpose before the node input spec) kept the
+backbone's ``in_channels`` in its spec; format 2 keeps ``input_spec`` (the node feature
+layout, :class:`evpose.data.NodeInputSpec`) and the width follows from it.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data.node_inputs import NodeInputSpec
 from ..errors import EvposeInputError
 from .build import TargetError, check_spec
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_KINDS = ("pretrain", "finetune")
+#: Version of the checkpoint contents written by evpose's modules (see the module docstring).
+CHECKPOINT_FORMAT = 2
 #: Types beyond tensors and plain values that evpose and Lightning checkpoints may hold
 #: (``torch.load(weights_only=True)`` refuses everything else). Checkpoints written by
 #: evpose's modules with the shipped callbacks and loggers need none.
@@ -59,9 +67,10 @@ def read_checkpoint(path, kind: str | tuple[str, ...] | None = None) -> dict[str
     return ckpt
 
 
-def read_checkpoint_data(path) -> dict[str, Any]:
+def read_checkpoint_data(path, upgrade: bool = True) -> dict[str, Any]:
     """A Lightning checkpoint as plain data: unpickled with ``weights_only=True`` and its
-    specs checked (:func:`evpose.modules.build.check_spec`), whoever wrote it.
+    specs checked (:func:`evpose.modules.build.check_spec`), whoever wrote it; with
+    ``upgrade`` (the default) its hyperparameters in today's format (:func:`upgrade_hyperparameters`).
 
     Raises:
         FileNotFoundError: no such file.
@@ -97,7 +106,52 @@ def read_checkpoint_data(path) -> dict[str, Any]:
             check_spec(spec, f"hyper_parameters.{name}")
         except TargetError as e:
             raise CheckpointError(f"{path}: refused: {e}") from None
+    if upgrade:
+        ckpt["hyper_parameters"] = upgrade_hyperparameters(hp, path)
     return ckpt
+
+
+def upgrade_hyperparameters(hp: dict[str, Any], path="checkpoint") -> dict[str, Any]:
+    """A module's hyperparameters in today's format (a copy; today's pass unchanged).
+
+    Format 1 (no ``input_spec``; the backbone spec holds ``in_channels``): the node input
+    spec is recovered from the TORE depth of the graph spec (or of the run's config) and the
+    width, which was ``1 + 2 * tore_k + P + 2``; ``in_channels`` leaves the backbone spec.
+
+    Raises:
+        CheckpointError: a format-1 checkpoint whose layout cannot be recovered (no TORE
+            depth, or a width that fits no part count), naming the file and the values.
+    """
+    if "input_spec" in hp or not ("net" in hp or "backbone" in hp):
+        return hp
+    hp = dict(hp)
+    if "net" in hp:
+        net = dict(hp["net"] or {})
+        backbone = dict(net.get("backbone") or {})
+    else:
+        backbone = dict(hp["backbone"] or {})
+    width = backbone.pop("in_channels", None)
+    tore_k = (hp.get("graph") or {}).get("tore_k")
+    if tore_k is None:
+        tore_k = ((hp.get("config") or {}).get("graph") or {}).get("tore_k")
+    if width is None or tore_k is None:
+        raise CheckpointError(
+            f"{path}: an evpose checkpoint of format 1 (before the node input spec) without "
+            f"{'the backbone in_channels' if width is None else 'the graph TORE depth'}; its node feature layout "
+            "cannot be recovered: fine-tune or pretrain it again"
+        )
+    num_parts = int(width) - 3 - 2 * int(tore_k)  # format 1: polarity, 2 * tore_k TORE, P + 2 part channels
+    if num_parts < 1:
+        raise CheckpointError(
+            f"{path}: an evpose checkpoint of format 1 with backbone in_channels={width} and tore_k={tore_k}, "
+            "which fits no node feature layout of that format (1 + 2 * tore_k + P + 2, P >= 1)"
+        )
+    hp["input_spec"] = NodeInputSpec(int(tore_k), num_parts).as_dict()
+    if "net" in hp:
+        hp["net"] = {**net, "backbone": backbone}
+    else:
+        hp["backbone"] = backbone
+    return hp
 
 
 def _check_kind(path, meta: dict, kind) -> None:
@@ -150,7 +204,8 @@ def load_backbone_weights(backbone: nn.Module, path, prefix: str = "backbone.") 
 class CheckedLoading:
     """Mixin of evpose's LightningModules: ``load_from_checkpoint`` reads the file with
     :func:`read_checkpoint_data` first (data only, evpose's classes only; of the module's
-    kind when evpose wrote it) and then lets Lightning load it with ``weights_only=True``.
+    kind when evpose wrote it; an older format upgraded) and then lets Lightning load it
+    with ``weights_only=True``, building the module from the upgraded hyperparameters.
 
     Attributes:
         checkpoint_kind: the kind of checkpoint the module writes (``"pretrain"``/``"finetune"``).
@@ -163,9 +218,14 @@ class CheckedLoading:
         """Lightning's ``load_from_checkpoint``, refusing checkpoints that are not plain data
         (:class:`CheckpointError` naming the file and the entry)."""
         if isinstance(checkpoint_path, (str, os.PathLike)):
-            meta = read_checkpoint_data(checkpoint_path).get("evpose")
+            ckpt = read_checkpoint_data(checkpoint_path, upgrade=False)
+            meta = ckpt.get("evpose")
             if isinstance(meta, dict) and cls.checkpoint_kind:  # (written by evpose's modules: of this kind)
                 _check_kind(checkpoint_path, meta, cls.checkpoint_kind)
+            # an older format: the module is built from the upgraded hyperparameters
+            hp = ckpt.get("hyper_parameters", {})
+            upgraded = upgrade_hyperparameters(hp, checkpoint_path)
+            kwargs = {**{k: v for k, v in upgraded.items() if k not in hp or hp[k] != v}, **kwargs}
         load = super().load_from_checkpoint
         if "weights_only" in inspect.signature(load).parameters:  # Lightning >= 2.5 takes it
             kwargs["weights_only"] = True

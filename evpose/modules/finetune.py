@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import math
-from typing import Any, Sequence
+from typing import Sequence
 
-import lightning as L
 import torch
 
+from ..data.node_inputs import NodeInputSpec
 from ..geometry import project_points, world_to_camera
 from ..metrics import JointErrorMetric, PartIoUMetric
 from ..models.losses import (
@@ -20,16 +19,29 @@ from ..models.losses import (
     part_targets,
     stage_sum,
 )
-from .build import build, check_spec, to_plain
-from .schedules import scheduled_steps
-from .checkpoints import CheckedLoading, load_backbone_weights
-from .pretrain import CHECKPOINT_FORMAT
+from ..types import ROOT_JOINTS
+from .build import build, check_spec, sized_backbone, to_plain
+from .checkpoints import load_backbone_weights
+from .training import TrainingModule
 
 log = logging.getLogger(__name__)
 
 #: Default loss weights: 2D joints (px), root-relative depth (per 100 mm), root depth
 #: (log ratio), body parts (cross-entropy).
 DEFAULT_LOSS_WEIGHTS = {"joints2d": 1.0, "heatmap": 10.0, "rel_depth": 1.0, "root_depth": 5.0, "parts": 1.0}
+
+
+def build_pose_net(net: dict, input_spec: dict | NodeInputSpec):
+    """The :class:`~evpose.models.PoseNet` of a plain spec, its backbone as wide as the node
+    features of ``input_spec``.
+
+    Raises:
+        ValueError: a spec without a backbone spec, or one naming another ``in_channels``.
+    """
+    if not isinstance(net, dict) or not isinstance(net.get("backbone"), dict):
+        raise ValueError(f"net: expected a PoseNet spec with a backbone spec, got {net!r}")
+    channels = NodeInputSpec.from_dict(input_spec).channels
+    return build({**net, "backbone": sized_backbone(net["backbone"], channels, "net.backbone")})
 
 
 def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
@@ -55,7 +67,7 @@ def pose_targets(batch, root_joints: Sequence[int]) -> dict[str, torch.Tensor]:
     }
 
 
-class FinetuneModule(CheckedLoading, L.LightningModule):
+class FinetuneModule(TrainingModule):
     """Train :class:`evpose.models.PoseNet` on labelled windows.
 
     The loss of every stage is ``w_2d * L1(2D joints, px) + w_heatmap * KL(node heatmaps) +
@@ -76,7 +88,10 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
     (:mod:`evpose.modules.build`); all are checked before anything is built.
 
     Args:
-        net: spec of the :class:`~evpose.models.PoseNet` (with its backbone spec).
+        net: spec of the :class:`~evpose.models.PoseNet` (with its backbone spec, without
+            ``in_channels``: the input spec sets it).
+        input_spec: the node feature layout the data makes (``{"tore_k", "num_parts"}``,
+            :class:`evpose.data.NodeInputSpec`; ``transform.input_spec.as_dict()``).
         optimizer: spec of a partial optimizer.
         scheduler: spec of a partial schedule (called with the optimizer and the total steps), or None.
         loss_weights: weights of ``joints2d``, ``heatmap``, ``rel_depth``, ``root_depth``, ``parts``.
@@ -91,10 +106,13 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
     """
 
     checkpoint_kind = "finetune"
+    loss_name = "fine-tuning"
+    monitor_metric = "mpjpe2d"
 
     def __init__(
         self,
         net: dict,
+        input_spec: dict | NodeInputSpec,
         optimizer: dict,
         scheduler: dict | None = None,
         loss_weights: dict | None = None,
@@ -113,8 +131,10 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
             raise ValueError(f"unknown loss weight(s) {unknown}; valid: {', '.join(DEFAULT_LOSS_WEIGHTS)}")
         if backbone_lr_factor <= 0:
             raise ValueError(f"backbone_lr_factor must be > 0, got {backbone_lr_factor}")
+        net = to_plain(net)
+        inputs = NodeInputSpec.from_dict(to_plain(input_spec))
         self.save_hyperparameters(
-            {"net": to_plain(net), "optimizer": to_plain(optimizer), "scheduler": to_plain(scheduler),
+            {"net": net, "input_spec": inputs.as_dict(), "optimizer": to_plain(optimizer), "scheduler": to_plain(scheduler),
              "loss_weights": weights, "stage_weights": to_plain(stage_weights), "joint_loss_kind": joint_loss_kind,
              "heatmap_sigma_px": float(heatmap_sigma_px),
              "freeze_backbone": bool(freeze_backbone), "backbone_lr_factor": float(backbone_lr_factor),
@@ -122,9 +142,9 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         )
         for name in ("net", "optimizer", "scheduler", "graph"):
             check_spec(self.hparams[name], name)
-        self.net = build(self.hparams.net)
+        self.net = build_pose_net(net, inputs)
         K, P = self.net.num_joints, self.net.num_parts
-        self.root_joints = list(self.net.joints3d[0].root_joints) if self.net.joints3d is not None else [5, 6]
+        self.root_joints = list(self.net.joints3d[0].root_joints) if self.net.joints3d is not None else list(ROOT_JOINTS)
         self.val_metrics = torch.nn.ModuleDict(
             {
                 "mpjpe2d": JointErrorMetric("mpjpe", K),
@@ -181,33 +201,16 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
                 terms["parts"].append(part_loss(o["part_logits"], part_targets(batch.part, self.net.num_parts)))
         return {k: stage_sum(v, self.hparams.stage_weights) for k, v in terms.items() if v}
 
-    def _step(self, batch, stage: str):
-        outs = self(batch)
-        losses = self.losses(outs, batch)
-        w = self.hparams.loss_weights
-        total = sum(w[k] * v for k, v in losses.items())
-        bs = int(batch.num_graphs)
-        # sync_dist: under DDP the logged losses are the means over the processes (the global
-        # batch's loss), not rank 0's share; a no-op in one process
-        for k, v in losses.items():
-            self.log(f"{stage}/loss_{k}", v, batch_size=bs, on_step=stage == "train", on_epoch=True, sync_dist=True)
-        self.log(f"{stage}/loss", total, batch_size=bs, prog_bar=True, on_step=stage == "train", on_epoch=True,
-                 sync_dist=True)
-        return outs, total
+    def loss_weight(self, term: str) -> float:
+        return self.hparams.loss_weights[term]
 
-    def training_step(self, batch, batch_idx):
-        if batch is None:
-            return None
-        _, total = self._step(batch, "train")
+    def after_training_step(self, batch) -> None:
         if self.current_epoch == 0 and getattr(batch, "joints3d", None) is not None:
             valid = batch.valid3d
             if self._pose_sum.device != valid.device:
                 self._pose_sum, self._pose_count = self._pose_sum.to(valid.device), self._pose_count.to(valid.device)
             self._pose_sum += torch.where(valid[..., None], batch.joints3d, 0.0).sum(0).detach().double()
             self._pose_count += valid.sum(0).double()
-        if not torch.isfinite(total):
-            raise FloatingPointError(f"fine-tuning loss is {total.item()} at step {self.global_step}")
-        return total
 
     def on_validation_epoch_start(self):
         # the mean pose over every process's training windows (a sum over processes under
@@ -219,10 +222,7 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         total, count = sums[: 3 * K].view(K, 3), sums[3 * K :]
         self._pose_mean = (total / count[:, None]) if bool((count > 0).all()) else None
 
-    def validation_step(self, batch, batch_idx):
-        if batch is None:
-            return
-        outs, _ = self._step(batch, "val")
+    def update_metrics(self, outs, batch) -> None:
         o = outs[-1]
         w2d = batch.visible.float()
         self.val_metrics["mpjpe2d"].update(o["joints2d"], batch.joints2d, w2d)
@@ -240,34 +240,18 @@ class FinetuneModule(CheckedLoading, L.LightningModule):
         if "part_logits" in o and getattr(batch, "part", None) is not None:
             self.val_metrics["miou"].update(o["part_logits"].argmax(1), part_targets(batch.part, self.net.num_parts))
 
-    def on_validation_epoch_end(self):
-        for key, metric in self.val_metrics.items():
-            if metric._update_count == 0:
-                continue
-            value = float(metric.compute())
-            if math.isfinite(value):
-                self.log(f"val/{key}", value, prog_bar=key == "mpjpe2d")
-            metric.reset()
-
     # ------------------------------------------------------------------ optimisation
-    def configure_optimizers(self):
+    def parameter_groups(self) -> list[dict]:
+        """The heads at the optimiser's rate, the backbone (unless frozen) at
+        ``backbone_lr_factor`` times it."""
         backbone = [p for p in self.net.backbone.parameters() if p.requires_grad]
         heads = [p for n, p in self.net.named_parameters() if not n.startswith("backbone.") and p.requires_grad]
-        factory = build(self.hparams.optimizer)
         groups = [{"params": heads, "name": "heads"}]
         if backbone:
-            base_lr = factory.keywords.get("lr", 1e-3)
+            base_lr = build(self.hparams.optimizer).keywords.get("lr", 1e-3)
             groups.append({"params": backbone, "lr": base_lr * self.hparams.backbone_lr_factor, "name": "backbone"})
-        opt = factory(groups)
-        if not self.hparams.scheduler:
-            return opt
-        sched = build(self.hparams.scheduler)(opt, total_steps=scheduled_steps(self.trainer))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return groups
 
     # ------------------------------------------------------------------ checkpoints
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["evpose"] = {
-            "kind": "finetune",
-            "format": CHECKPOINT_FORMAT,
-            "pretrained": self.pretrained_report is not None,
-        }
+    def checkpoint_info(self) -> dict:
+        return {"pretrained": self.pretrained_report is not None}

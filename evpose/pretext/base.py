@@ -6,8 +6,9 @@ A task is a plain object (picklable: it travels into DataLoader workers) with fo
    that hides something and returns what was hidden (or None when the window cannot be
    used); tasks with the same ``corruption_key`` share one corruption (the first task's
    parameters), e.g. inpainting and missing-count prediction;
-2. ``attach(data, targets, rng) -> data``: write the targets (and query points) onto the
-   event graph built from the corrupted events, and apply node-level corruptions;
+2. ``attach(data, targets, rng, inputs) -> data``: write the targets (and query points) onto
+   the event graph built from the corrupted events, and apply node-level corruptions (to
+   the blocks of ``x`` that ``inputs``, the :class:`~evpose.data.NodeInputSpec`, names);
 3. ``build_head(channels)``: the head (an ``nn.Module``) on the shared backbone;
 4. ``loss(out, batch)``, ``make_metrics()`` and ``update_metrics(metrics, out, batch)``:
    the loss, the metric and the trivial baseline it must beat, logged side by side.
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor, nn
 from torch_geometric.data import Data
+
+from ..data.node_inputs import NodeInputSpec
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class PretextTask:
     order: int = 100
     #: Data attributes holding query points (PyG makes ``<name>_batch`` vectors for them)
     query_keys: tuple[str, ...] = ()
+    #: the task works on the part-label input block of the node features (num_parts > 0)
+    needs_part_input: bool = False
 
     def __init__(self, weight: float = 1.0):
         if weight < 0:
@@ -77,8 +82,9 @@ class PretextTask:
         """Hide part of the window. Returns the remaining events and the targets, or None."""
         return events, {}
 
-    def attach(self, data: Data, targets: dict, rng: np.random.Generator) -> Data | None:
-        """Put targets and query points on the graph (and corrupt node inputs)."""
+    def attach(self, data: Data, targets: dict, rng: np.random.Generator, inputs: NodeInputSpec) -> Data | None:
+        """Put targets and query points on the graph (and corrupt the node input blocks
+        ``inputs`` names)."""
         return data
 
     # ------------------------------------------------------------------ model side

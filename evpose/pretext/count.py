@@ -54,7 +54,7 @@ class CountTask(PretextTask):
     def corrupt(self, events, frame, sample, rng):
         return self.masking(events, frame, rng)
 
-    def attach(self, data, targets, rng):
+    def attach(self, data, targets, rng, inputs):
         attach_box_targets(data, targets)
         return data
 

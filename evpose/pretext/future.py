@@ -49,7 +49,7 @@ class FutureTask(PretextTask):
         motion_weight: weight of the motion loss (per px).
         min_part_events: events a part needs in both slabs for a motion target.
         min_events: windows with fewer events (or fewer than 16 past/future events) are skipped.
-        num_parts: P.
+        num_parts: P (0: no part-motion target, occupancy only).
         k: nodes joined to each query cell.
         pos_weight: weight of occupied cells in the occupancy loss (the future grid is mostly
             empty; about (1 - p) / p for an occupancy rate p balances the decision at 0.5).
@@ -127,7 +127,7 @@ class FutureTask(PretextTask):
             "t_split": t_split,
         }
         P = self.num_parts
-        if "part" in (events.dtype.names or ()):
+        if P and "part" in (events.dtype.names or ()):
             part = events["part"].astype(np.int64)
             targets["motion"], targets["motion_valid"] = self._displacement(part, x, y, present, future)
             targets["past_motion"], targets["past_motion_valid"] = self._displacement(part, x, y, before, present)
@@ -151,7 +151,7 @@ class FutureTask(PretextTask):
             out[:, k] = np.where(valid, mb - ma, 0.0)
         return out, valid
 
-    def attach(self, data, targets, rng):
+    def attach(self, data, targets, rng, inputs):
         data.future_query_pos = torch.from_numpy(targets["query_pos"])
         data.future_occ = torch.from_numpy(targets["occ"])
         data.future_present_occ = torch.from_numpy(targets["present_occ"])
@@ -177,7 +177,7 @@ class FutureTask(PretextTask):
         # motion: mean features of each (window, part) group of nodes, plus the part's one-hot
         B, P = feats.num_graphs, self.num_parts
         part = getattr(batch, "part", None)
-        if part is None:
+        if part is None or P == 0:
             motion = h.new_zeros(B, P, 2)
         else:
             labelled = part >= 0

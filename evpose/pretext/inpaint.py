@@ -182,7 +182,7 @@ class InpaintTask(PretextTask):
     def corrupt(self, events, frame, sample, rng):
         return self.masking(events, frame, rng)
 
-    def attach(self, data, targets, rng):
+    def attach(self, data, targets, rng, inputs):
         attach_box_targets(data, targets)
         return data
 

@@ -84,7 +84,7 @@ class OnsetTask(PretextTask):
         }
         return events[~removed], targets
 
-    def attach(self, data, targets, rng):
+    def attach(self, data, targets, rng, inputs):
         data.onset_query_pos = torch.from_numpy(targets["query_pos"])
         data.onset_time = torch.from_numpy(targets["onset"])
         data.onset_valid = torch.from_numpy(targets["valid"])

@@ -4,7 +4,7 @@ Every node carries a part-label input (:mod:`evpose.data.part_input`): a one-hot
 label (the P parts plus background) or a mask token. This task shows the labels of
 ``1 - mask_share`` of the nodes and hides the rest; the head predicts the hidden labels
 from the graph (node features are the polarity, the TORE history and the shown labels of
-the neighbourhood).
+the neighbourhood). It needs the part input (``model.num_parts > 0``).
 
 Masking (``mask``): ``regions`` (the default) hides every node inside square x-y regions of
 ``region_px`` pixels (over the whole window's time), centred on random nodes, until
@@ -32,6 +32,7 @@ transform, ``refill_nearest``).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import numpy as np
@@ -41,7 +42,7 @@ from ..data.part_input import part_input
 from ..metrics import PartIoUMetric
 from ..models.heads import LabelPropagationHead, NodeHead
 from ..models.losses import IGNORE_LABEL, part_loss
-from ..types import NUM_PARTS
+from ..types import NUM_PARTS, part_class
 from .base import PretextTask
 from .metrics import MajorityClass, MeanOf
 
@@ -63,6 +64,7 @@ class RefillTask(PretextTask):
     name = "refill"
     corruption_key = None
     order = 50
+    needs_part_input = True
 
     def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0,
                  propagate: bool = True, mask: str = "regions", region_px: float = 32.0, k_shown: int = 4):
@@ -83,20 +85,27 @@ class RefillTask(PretextTask):
     def num_classes(self) -> int:
         return self.num_parts + 1
 
-    def attach(self, data, targets, rng):
+    def attach(self, data, targets, rng, inputs):
         if getattr(data, "part", None) is None:
             raise ValueError(
                 "the refill task needs per-event part labels; data without them needs the part labeller "
                 "(evpose.data.SkeletonPartLabeller, e.g. conf/data/dhp19.yaml)"
+            )
+        if inputs.num_parts != self.num_parts:
+            raise ValueError(
+                f"the refill task shows part labels in the node features, but they have "
+                f"{'no part input (model.num_parts=0)' if not inputs.num_parts else f'{inputs.num_parts} parts'} "
+                f"and the task has num_parts={self.num_parts}; leave refill out or set model.num_parts > 0"
             )
         n = data.num_nodes
         if self.mask == "regions":
             hidden = torch.from_numpy(region_mask(data.pos[:, :2].numpy(), self.mask_share, self.region_px, rng))
         else:
             hidden = torch.from_numpy(rng.random(n) < self.mask_share)
-        width = self.num_parts + 2
-        data.x = torch.cat([data.x[:, :-width], part_input(n, self.num_parts, data.part, ~hidden)], dim=1)
-        cls = torch.where(data.part < 0, torch.full_like(data.part, self.num_parts), data.part)
+        data.x = data.x.clone()
+        part_block = slice(inputs.block("part_labels").start, inputs.block("part_mask").stop)
+        data.x[:, part_block] = part_input(n, self.num_parts, data.part, ~hidden)
+        cls = part_class(data.part, self.num_parts)
         data.refill_target = torch.where(hidden, cls, torch.full_like(cls, IGNORE_LABEL))
         data.refill_shown = ~hidden
         src, dst = nearest_shown(data.pos, ~hidden, self.k_shown)
@@ -115,8 +124,10 @@ class RefillTask(PretextTask):
     def forward_head(self, head, feats, batch):
         if not self.propagate:
             return {"part_logits": head(feats.features[-1])}
-        # the part input is the last P + 2 node channels: P + 1 class one-hot, then the mask flag
-        labels = batch.x[:, -(self.num_parts + 2) : -1]
+        # the shown labels, one-hot (what the part-label input block holds; zero where hidden)
+        shown = batch.refill_shown
+        labels = F.one_hot(part_class(batch.part.long(), self.num_parts), self.num_classes).to(batch.pos.dtype)
+        labels = labels * shown[:, None].to(labels.dtype)
         return {"part_logits": head(feats.features[-1], labels, batch.refill_shown, batch.pos, batch.refill_edge_index)}
 
     def loss(self, out, batch):

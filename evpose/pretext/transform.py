@@ -10,6 +10,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from ..data.graph_data import EventGraphData, nbr_key
+from ..data.node_inputs import NodeInputSpec
 from ..data.part_input import part_input
 from ..types import NUM_PARTS
 from .base import GraphFrame, PretextTask
@@ -22,8 +23,8 @@ class PretextTransform:
 
     Steps: (optional) part labelling of the events; each distinct event corruption in the
     tasks' order (tasks sharing a ``corruption_key`` share one corruption, the first task's
-    parameters); the graph of the remaining events; the part-input channels (all masked);
-    each task's ``attach`` (targets, query points, node-level masking); for every set of
+    parameters); the graph of the remaining events; the part-input channels (all masked; none
+    with ``num_parts = 0``); each task's ``attach`` (given :attr:`input_spec`) (targets, query points, node-level masking); for every set of
     query points, their ``k`` nearest nodes (``<name>_query_nbr``, k the largest of the tasks
     using them), found here with a k-d tree so the loader's workers do it, not the model.
 
@@ -54,7 +55,18 @@ class PretextTransform:
         self.graph = graph
         self.tasks = sorted(task_list, key=lambda t: t.order)
         self.num_parts, self.min_nodes, self.seed = int(num_parts), int(min_nodes), seed
+        needing = [t.name for t in self.tasks if t.needs_part_input]
+        if needing and not self.num_parts:
+            raise ValueError(
+                f"pretext task(s) {', '.join(needing)} work on the part-label input, which num_parts=0 leaves out "
+                "(model.num_parts=0); leave them out, e.g. pretext=[inpaint,count,future]"
+            )
         self.part_labeller = part_labeller
+
+    @property
+    def input_spec(self) -> NodeInputSpec:
+        """The layout of the node features this transform makes."""
+        return NodeInputSpec(self.graph.tore_k, self.num_parts)
 
     @property
     def query_keys(self) -> list[str]:
@@ -91,8 +103,9 @@ class PretextTransform:
             return None
         if self.num_parts:
             data.x = torch.cat([data.x, part_input(data.num_nodes, self.num_parts)], dim=1)
+        inputs = self.input_spec
         for task in self.tasks:
-            data = task.attach(data, shared.get(task.corruption_key, {}), rng)
+            data = task.attach(data, shared.get(task.corruption_key, {}), rng, inputs)
             if data is None:
                 return None
         data = EventGraphData(**{k: v for k, v in data})

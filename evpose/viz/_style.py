@@ -13,7 +13,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..types import NUM_PARTS, PART_NAMES
+from ..types import NUM_PARTS, PART_NAMES, part_class
 
 #: ON events red, OFF events blue (the usual DVS rendering).
 ON_COLOUR = np.array([0.85, 0.15, 0.10])
@@ -49,7 +49,7 @@ def part_class_colours(labels) -> np.ndarray:
     lab = np.asarray(labels).astype(np.int64)
     if lab.size and (lab.min() < -1 or lab.max() > NUM_PARTS):
         raise ValueError(f"part labels must lie in [-1, {NUM_PARTS}], got {lab.min()}..{lab.max()}")
-    return part_colours()[np.where(lab < 0, NUM_PARTS, lab)]
+    return part_colours()[part_class(lab)]
 
 
 def part_legend_handles(background: bool = True) -> list[Patch]:

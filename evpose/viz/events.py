@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..types import NUM_PARTS
+from ..types import NUM_PARTS, part_class
 from ._style import (
     OFF_COLOUR,
     ON_COLOUR,
@@ -68,7 +68,7 @@ def event_frame_rgb(events: np.ndarray, sensor_size, color_by: str = "polarity")
         frac_on = np.divide(on, tot, out=np.zeros_like(on), where=tot > 0)[..., None]
         colour = frac_on * ON_COLOUR + (1 - frac_on) * OFF_COLOUR
         return (1 - strength) * img + strength * colour
-    part = np.where(events["part"] < 0, NUM_PARTS, events["part"]).astype(np.int64)
+    part = part_class(events["part"].astype(np.int64))
     counts = np.bincount(part * (H * W) + flat, minlength=(NUM_PARTS + 1) * H * W).reshape(NUM_PARTS + 1, H * W)
     any_ev = counts.sum(0) > 0
     best = counts.argmax(0)  # ties: the lowest part id

@@ -19,7 +19,7 @@ import torch
 from matplotlib.patches import Patch, Rectangle
 from scipy.spatial import cKDTree
 
-from ..types import NUM_PARTS
+from ..types import NUM_PARTS, part_class
 from ._panels import sensor_size_of, window_and_outputs, zoom_to
 from ._style import (
     PRED_COLOUR,
@@ -66,7 +66,7 @@ def plot_refill(data, out=None, index: int = 0, sensor_size=None):
         raise ValueError("plot_refill needs a graph with 'part' and 'refill_shown' (from PretextTransform with refill)")
     pos = to_numpy(data.pos).astype(np.float64)
     part = to_numpy(data.part).astype(np.int64)
-    cls = np.where(part < 0, NUM_PARTS, part)
+    cls = part_class(part)
     shown = to_numpy(data.refill_shown).astype(bool)
     hidden = ~shown
     x, y = pos[:, 0], pos[:, 1]

@@ -15,7 +15,13 @@ import torch
 from evpose.cli.finetune import find_latest_pretraining, run as finetune
 from evpose.estimator import load_estimator
 from evpose.io import EventRecording
+from evpose.data import NodeInputSpec
 from evpose.modules import CheckpointError, FinetuneModule, PretrainModule
+
+
+def input_spec(cfg) -> NodeInputSpec:
+    """The node feature layout evpose-finetune's transform makes for ``cfg``."""
+    return NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts)
 
 
 def test_fast_dev_run(compose_cfg, capsys):
@@ -26,7 +32,7 @@ def test_fast_dev_run(compose_cfg, capsys):
 
 def test_pretrained_weights_land_in_the_backbone(compose_cfg, pretrained_ckpt):
     cfg = compose_cfg("finetune")
-    module = FinetuneModule(cfg.model.net, cfg.optimizer, graph=cfg.graph)
+    module = FinetuneModule(cfg.model.net, input_spec(cfg), cfg.optimizer, graph=cfg.graph)
     report = module.load_pretrained_backbone(pretrained_ckpt)
     pre = PretrainModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu")
     want = pre.backbone.state_dict()
@@ -45,7 +51,7 @@ def test_latest_pretraining_is_found_by_dataset(tmp_path, pretrained_ckpt, tiny_
 
 def test_incompatible_and_foreign_checkpoints(compose_cfg, pretrained_ckpt, tmp_path):
     cfg = compose_cfg("finetune", ["model.backbone.hourglass.channels=[8,24,32]"])
-    module = FinetuneModule(cfg.model.net, cfg.optimizer)
+    module = FinetuneModule(cfg.model.net, input_spec(cfg), cfg.optimizer)
     with pytest.raises(CheckpointError, match=r"backbone weight '.*' has shape \(16.*\) in the checkpoint but \(8"):
         module.load_pretrained_backbone(pretrained_ckpt)
     foreign = tmp_path / "foreign.ckpt"
@@ -191,7 +197,7 @@ def test_the_default_network_overfits_a_handful_of_windows(compose_cfg):
     dm = instantiate(cfg.data, transform=PoseGraphTransform(graph, cfg.model.num_parts), labels=True)
     ds = dm.dataset("train")
     batch = Batch.from_data_list([ds[i] for i in range(4)])
-    module = FinetuneModule(cfg.model.net, cfg.optimizer, loss_weights=cfg.loss_weights,
+    module = FinetuneModule(cfg.model.net, input_spec(cfg), cfg.optimizer, loss_weights=cfg.loss_weights,
                             heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
     opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
     w = module.hparams.loss_weights

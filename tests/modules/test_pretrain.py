@@ -21,16 +21,16 @@ def test_short_fit_lowers_every_task_loss(compose_cfg):
     ds = dm.dataset("train")
     batch = SkippingCollater(tf.query_keys)([ds[i] for i in range(4)])
     torch.manual_seed(0)
-    module = PretrainModule(cfg.model.backbone, specs, cfg.optimizer)
+    module = PretrainModule(cfg.model.backbone, tf.input_spec, specs, cfg.optimizer)
     opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
     first = None
     for _ in range(80):
-        losses = module._losses(module(batch), batch)
+        losses = module.losses(module(batch), batch)
         first = first or {k: v.item() for k, v in losses.items()}
         opt.zero_grad()
         sum(losses.values()).backward()
         opt.step()
-    last = {k: v.item() for k, v in module._losses(module(batch), batch).items()}
+    last = {k: v.item() for k, v in module.losses(module(batch), batch).items()}
     assert set(last) == {"inpaint", "count", "refill", "future"}
     for k in last:
         assert last[k] < 0.9 * first[k], f"{k}: {first[k]:.3f} -> {last[k]:.3f}"

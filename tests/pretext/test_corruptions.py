@@ -133,6 +133,26 @@ def test_refill_masks_inputs_and_targets_only_masked_nodes():
     assert torch.all(part_in[shown].argmax(1) == cls[shown]) and torch.all(part_in[shown].sum(1) == 1)
     assert torch.all(d.refill_target[shown] == IGNORE_LABEL) and torch.all(d.refill_target[~shown] == cls[~shown])
     assert 0.3 < (~shown).float().mean() < 0.5
+    assert torch.equal(part_in, d.x[:, tf.input_spec.block("part_labels").start :])  # the spec's blocks: the last P + 2
+
+
+def test_refill_head_sees_the_labels_the_part_input_shows():
+    """The propagation head starts from the shown labels: exactly the part-label block of x."""
+    from types import SimpleNamespace
+
+    graph = EventGraphTransform(r=5.0, max_num_neighbors=16, tore_k=2, max_nodes=800)
+    task = RefillTask(mask_share=0.5)
+    tf = PretextTransform(graph, [task], seed=0)
+    batch = SkippingCollater(tf.query_keys)([tf(sample(s)) for s in (1, 2)])
+    seen = {}
+
+    def head(h, labels, shown, pos, edge_index):
+        seen["labels"] = labels
+        return h
+
+    feats = SimpleNamespace(features=[torch.zeros(batch.num_nodes, 4)])
+    task.forward_head(head, feats, batch)
+    torch.testing.assert_close(seen["labels"], batch.x[:, tf.input_spec.block("part_labels")], rtol=0, atol=0)
 
 
 def test_transform_composes_tasks_shares_boxes_and_batches_neighbours():

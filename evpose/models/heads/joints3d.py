@@ -9,6 +9,7 @@ from torch import nn
 from torch_scatter import scatter_sum
 
 from ...geometry import A_REAL_MM2, back_project, box_area, camera_to_world, k_factor
+from ...types import ROOT_JOINTS
 from ..layers import mlp
 from ..scatter import scatter_max_rows, scatter_mean_rows
 
@@ -63,7 +64,7 @@ class Joints3DHead(nn.Module):
         self,
         in_channels: int,
         num_joints: int,
-        root_joints: tuple[int, ...] = (5, 6),
+        root_joints: tuple[int, ...] = ROOT_JOINTS,
         depth_scale_mm: float = 500.0,
         gamma_init: float = 0.45,
         area_real_mm2: float = A_REAL_MM2,
