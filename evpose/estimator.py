@@ -125,6 +125,10 @@ class PoseEstimator:
     def graph_of(self, events: np.ndarray, camera: Camera, t_start: int | None = None):
         """The event graph the network sees for a window (node subsampling as in training)."""
         _check_events(events, camera)
+        return self._graph(events, camera, t_start)
+
+    def _graph(self, events: np.ndarray, camera: Camera, t_start: int | None = None):
+        """:meth:`graph_of` of events already checked."""
         from .data.windows import Window
 
         t0 = int(events["t"][0]) if t_start is None and len(events) else int(t_start or 0)
@@ -135,13 +139,18 @@ class PoseEstimator:
     @torch.no_grad()
     def predict_many(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int = 16) -> list[PosePrediction]:
         """Predictions for many ``(events, camera)`` windows, batched (see :meth:`predict`)."""
+        for ev, cam in windows:
+            _check_events(ev, cam)
+        return self._predict_checked(windows, batch_size)
+
+    @torch.no_grad()
+    def _predict_checked(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int) -> list[PosePrediction]:
+        """:meth:`predict_many` of windows whose events were checked already (once each)."""
         out: list[PosePrediction] = []
         for i in range(0, len(windows), batch_size):
             chunk = windows[i : i + batch_size]
-            for ev, cam in chunk:
-                _check_events(ev, cam)
             live = [k for k, (ev, _) in enumerate(chunk) if len(ev) >= self.min_events]
-            datas = [self.graph_of(*chunk[k]) for k in live]
+            datas = [self._graph(*chunk[k]) for k in live]
             batch = Batch.from_data_list(datas).to(self.device) if datas else None
             res = self.net(batch)[-1] if datas else None
             for k, (ev, cam) in enumerate(chunk):
@@ -271,7 +280,8 @@ class PoseEstimator:
                 windows, done = cutter.close(), True
             for a in range(0, len(windows), int(batch_size)):
                 part = windows[a : a + int(batch_size)]
-                preds = self.predict_many([(w.events, camera) for w in part], batch_size=int(batch_size))
+                # the chunks were checked as they came: a window's events need no second check
+                preds = self._predict_checked([(w.events, camera) for w in part], int(batch_size))
                 for w, p in zip(part, preds):
                     yield StreamPose(**p.as_dict(), t_us=w.t_end, t_start_us=w.t_start, i0=w.i0, i1=w.i1)
 

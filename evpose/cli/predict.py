@@ -31,11 +31,7 @@ def run(cfg: DictConfig) -> dict:
         return run_stream(cfg, rec, est, out)
     rows, records, plotted = [], [], []
     with rec:
-        cams = rec.camera_names if cfg.cameras is None else list(cfg.cameras)
-        missing = [c for c in cams if c not in rec.cameras]
-        if missing:
-            raise ConfigError(f"{cfg.input}: no camera(s) {missing}; cameras: {rec.camera_names}")
-        for cam_name in cams:
+        for cam_name in _cameras(cfg, rec):
             cam = rec.camera(cam_name)
             if cfg.window == "count":
                 windows = constant_count_windows(rec, cam_name, cfg.num_events, drop_last=False)
@@ -58,14 +54,9 @@ def run(cfg: DictConfig) -> dict:
                         rows.append([cam_name, w.t_start, w.t_end, name, *p.joints2d[k], p.confidence[k], *p.joints3d[k]])
             if cfg.plots and windows:
                 plotted += _overlays(rec, cam_name, windows, [r for r in records if r["camera"] == cam_name], out, cfg.max_plots)
-    jpath, cpath = out / "predictions.json", out / "predictions.csv"
     meta = {"checkpoint": str(cfg.ckpt_path), "input": str(cfg.input), "joint_names": list(JOINT_NAMES),
             "window": cfg.window, "windows": records}
-    jpath.write_text(json.dumps(meta, indent=1, allow_nan=True) + "\n")
-    with cpath.open("w", newline="") as f:
-        wr = csv.writer(f)
-        wr.writerow(["camera", "t_start_us", "t_end_us", "joint", "x_px", "y_px", "confidence", "X_mm", "Y_mm", "Z_mm"])
-        wr.writerows(rows)
+    jpath, cpath = _write(out / "predictions", meta, ["t_start_us", "t_end_us"], rows)
     print(f"{len(records)} windows predicted: {jpath}, {cpath}" + (f"; {len(plotted)} overlays in {out / 'plots'}" if plotted else ""))
     return {"json": str(jpath), "csv": str(cpath), "plots": [str(p) for p in plotted]}
 
@@ -83,11 +74,7 @@ def run_stream(cfg: DictConfig, rec, est, out: Path) -> dict:
     size = {"num_events": int(cfg.num_events)} if cfg.window == "count" else {"duration_us": int(cfg.duration_us)}
     tracks, rows, summary = [], [], []
     with rec:
-        cams = rec.camera_names if cfg.cameras is None else list(cfg.cameras)
-        missing = [c for c in cams if c not in rec.cameras]
-        if missing:
-            raise ConfigError(f"{cfg.input}: no camera(s) {missing}; cameras: {rec.camera_names}")
-        for cam_name in cams:
+        for cam_name in _cameras(cfg, rec):
             cam = rec.camera(cam_name)
             chunks = recording_chunks(rec, cam_name, int(cfg.stream_chunk_us))
             poses, busy = [], 0.0
@@ -112,16 +99,31 @@ def run_stream(cfg: DictConfig, rec, est, out: Path) -> dict:
             print(line)
             summary.append({"camera": cam_name, "poses": len(poses), "stream_s": span_s, "compute_s": busy,
                             "poses_per_s": len(poses) / max(busy, 1e-9), "real_time_factor": span_s / max(busy, 1e-9)})
-    jpath, cpath = out / "track.json", out / "track.csv"
     meta = {"checkpoint": str(cfg.ckpt_path), "input": str(cfg.input), "joint_names": list(JOINT_NAMES),
             "rate_hz": float(cfg.rate_hz), "window": cfg.window, **size, "summary": summary, "poses": tracks}
+    jpath, cpath = _write(out / "track", meta, ["t_us", "t_start_us"], rows)
+    print(f"{len(tracks)} poses: {jpath}, {cpath}")
+    return {"json": str(jpath), "csv": str(cpath), "summary": summary}
+
+
+def _cameras(cfg: DictConfig, rec) -> list[str]:
+    """The cameras to predict: ``cfg.cameras`` (each checked against the recording) or all."""
+    cams = rec.camera_names if cfg.cameras is None else list(cfg.cameras)
+    missing = [c for c in cams if c not in rec.cameras]
+    if missing:
+        raise ConfigError(f"{cfg.input}: no camera(s) {missing}; cameras: {rec.camera_names}")
+    return cams
+
+
+def _write(stem: Path, meta: dict, time_columns: list[str], rows: list) -> tuple[Path, Path]:
+    """``<stem>.json`` (``meta``) and ``<stem>.csv`` (one row per camera, time and joint)."""
+    jpath, cpath = stem.with_suffix(".json"), stem.with_suffix(".csv")
     jpath.write_text(json.dumps(meta, indent=1, allow_nan=True) + "\n")
     with cpath.open("w", newline="") as f:
         wr = csv.writer(f)
-        wr.writerow(["camera", "t_us", "t_start_us", "joint", "x_px", "y_px", "confidence", "X_mm", "Y_mm", "Z_mm"])
+        wr.writerow(["camera", *time_columns, "joint", "x_px", "y_px", "confidence", "X_mm", "Y_mm", "Z_mm"])
         wr.writerows(rows)
-    print(f"{len(tracks)} poses: {jpath}, {cpath}")
-    return {"json": str(jpath), "csv": str(cpath), "summary": summary}
+    return jpath, cpath
 
 
 def _overlays(rec, cam_name, windows, records, out: Path, max_plots: int) -> list[Path]:
