@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..representations.events import on_numpy
 from .hashing import CellGrid, NeighbourSegments, as_batch, cell_coords, check_points
-from .ops import cumsum, expand_ranges, nonzero, segment_smallest, sort_stable, sort_values, take
+from .ops import cumsum, expand_ranges, nonzero, order_key, rank_in_runs, segment_smallest, sort_stable, sort_values, take
 
 #: Candidate pairs examined per chunk (bounds the working memory at ~100 MB).
 CHUNK_CANDIDATES = 1 << 20
@@ -402,7 +402,10 @@ def radius_graph(
     else:
         capped = False
     p = i.numel()
-    if capped:  # centres over the cap keep their nearest; the others keep every edge
+    score_bits = 31 if d2.dtype in (torch.float32, torch.float16, torch.bfloat16) else 63
+    if capped and 2 * bits + score_bits <= 63:
+        keys = _nearest_packed(i, j, d2, cap, n if loop else 0, bits)
+    elif capped:  # centres over the cap keep their nearest; the others keep every edge
         over = degree > cap
         hit = [take(over, i), take(over, j)]  # centre i (forward), centre j (backward)
         chosen = _nearest_of_capped(i, j, d2, hit, over, cap, loop, bits)
@@ -430,6 +433,31 @@ def radius_graph(
     torch.bitwise_and(keys, (1 << bits) - 1, out=out[src])
     torch.bitwise_right_shift(keys, bits, out=out[dst])
     return out
+
+
+def _nearest_packed(i, j, d2, cap, loops, bits) -> Tensor:
+    """Packed keys ``(centre << bits) | neighbour`` of every centre's ``cap`` nearest edges
+    (ties: smaller neighbour index), unsorted; ``loops`` > 0 adds the self-loops of nodes
+    ``0 .. loops - 1`` as candidates at distance 0.
+
+    Every directed edge is packed as ``(centre, squared distance's bit pattern, neighbour)``
+    into one int64 (float32 distances of up to 2^16 points fit), all distinct: one plain
+    sort orders each centre's candidates nearest first, as :func:`segment_smallest`'s three
+    stable sorts do, and the kept keys are decoded from the sorted keys themselves.
+    """
+    low = bits + 31
+    p = i.numel()
+    dk = order_key(d2.to(torch.float32)) << bits
+    keys = torch.empty(2 * p + loops, dtype=torch.int64, device=i.device)
+    for at, (c, nb) in ((0, (i, j)), (p, (j, i))):
+        torch.bitwise_left_shift(c, low, out=keys[at : at + p]).bitwise_or_(dk).bitwise_or_(nb)
+    if loops:
+        ids = torch.arange(loops, device=i.device)
+        torch.bitwise_left_shift(ids, low, out=keys[2 * p :]).bitwise_or_(ids)
+    keys = sort_values(keys, inplace=True)
+    centre = keys >> low
+    kept = nonzero(rank_in_runs(centre) < cap)
+    return (take(centre, kept) << bits).bitwise_or_(take(keys, kept).bitwise_and_((1 << bits) - 1))
 
 
 def _nearest_of_capped(i, j, d2, hit, over, cap, loop, bits) -> Tensor:

@@ -20,6 +20,7 @@ from torch import nn
 from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
 from torch_scatter import segment_csr
 
+from ..scatter import neighbour_max, neighbour_table
 from .mlp import mlp
 
 
@@ -92,13 +93,13 @@ class PointConvLayer(nn.Module):
         torch.cumsum(torch.bincount(dst, minlength=n), 0, out=ptr[1:])
         ppos = self.lin_pos(pos)
         a = self.lin_x(x) + ppos  # (N, H)
-        gathered = a.index_select(0, src)  # (E, H)
         has = (ptr[1:] > ptr[:-1])[:, None]
         parts = []
         for kind in self.aggr:
             if kind == "max":
-                agg = segment_csr(gathered, ptr, reduce="max")
+                agg = neighbour_max(a, neighbour_table(src, ptr))
             else:
+                gathered = a.index_select(0, src)  # (E, H)
                 d2 = (pos.index_select(0, src) - pos.index_select(0, dst)).pow(2).sum(-1, keepdim=True)
                 w = torch.exp(-d2 / (2 * self.bandwidth**2))  # (E, 1)
                 total = segment_csr(w, ptr, reduce="sum").clamp_min(1e-12)
