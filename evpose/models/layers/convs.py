@@ -20,7 +20,7 @@ from torch import nn
 from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
 from torch_scatter import segment_csr
 
-from ..scatter import neighbour_max, neighbour_table
+from ..scatter import neighbour_max
 from .mlp import mlp
 
 
@@ -97,7 +97,7 @@ class PointConvLayer(nn.Module):
         parts = []
         for kind in self.aggr:
             if kind == "max":
-                agg = neighbour_max(a, neighbour_table(src, ptr))
+                agg = neighbour_max(a, src, ptr)
             else:
                 gathered = a.index_select(0, src)  # (E, H)
                 d2 = (pos.index_select(0, src) - pos.index_select(0, dst)).pow(2).sum(-1, keepdim=True)
