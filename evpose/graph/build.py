@@ -172,23 +172,24 @@ def build_event_graph(
     t_all = ev.t.to(torch.int64)
     origin = int(t0) if t0 is not None else (int(t_all.min()) if n else 0)
 
-    feats = [torch.where(ev.p > 0, 1.0, -1.0).to(torch.float32)[:, None]]
-    if tore_k:
-        tore = tore_at_events(ev, hw, tore_k, tore_min_dt, tore_max_dt, history=history)
+    keep = subsample_indices(n, max_nodes, subsample, seed)
+    idx = None if keep is None else torch.from_numpy(keep.astype(np.int64))
+    polarity = ev.p if idx is None else take(ev.p, idx)
+    feats = [torch.where(polarity > 0, 1.0, -1.0).to(torch.float32)[:, None]]
+    if tore_k:  # at the nodes only (every event's history counts)
+        tore = tore_at_events(ev, hw, tore_k, tore_min_dt, tore_max_dt, history=history, index=idx)
         if tore_normalize:
             tore = tore / tore_upper_bound(tore_min_dt, tore_max_dt)
         feats.append(tore)
     x = torch.cat(feats, 1)
 
-    keep = subsample_indices(n, max_nodes, subsample, seed)
     names = events.dtype.names if isinstance(events, np.ndarray) else ()
     labels = {f: torch.from_numpy(np.asarray(events[f], dtype=np.int64)) for f in ("part", "person") if f in names}
     t = t_all
     cols = (ev.x, ev.y)
-    node_event = torch.arange(n, dtype=torch.int64) if keep is None else torch.from_numpy(keep.astype(np.int64))
-    if keep is not None:
-        idx = torch.from_numpy(keep)
-        x, t = take(x, idx), take(t, idx)
+    node_event = torch.arange(n, dtype=torch.int64) if idx is None else idx
+    if idx is not None:
+        t = take(t, idx)
         cols = tuple(take(c, idx) for c in cols)
         labels = {f: take(v, idx) for f, v in labels.items()}
 

@@ -40,6 +40,7 @@ def tore_at_events(
     max_dt: float = MAX_DT,
     history=None,
     device=None,
+    index=None,
 ) -> Tensor:
     """The TORE vector of every event at its own pixel and timestamp.
 
@@ -54,14 +55,17 @@ def tore_at_events(
             :class:`~evpose.representations.ToreBuilder` whose state is the history;
             default none (the window's own earlier events only).
         device: where to compute (default: CPU, or the tensors' device).
+        index: only these events' vectors, in this order (distinct positions into the
+            window; e.g. a graph's subsampled nodes): ``tore_at_events(...)[index]``, for
+            the price of the sort alone (default None: every event).
 
     Returns:
-        float32 (N, 2k): columns 0..k-1 the pixel's positive events, most recent first,
+        float32 (N, 2k) (or (len(index), 2k)): columns 0..k-1 the pixel's positive events, most recent first,
         then k..2k-1 its other events; values as :func:`~evpose.representations.tore_volume`
         (0 = just now, :func:`tore_upper_bound` = none).
 
     Shapes:
-        events: (N,) -> (N, 2k)
+        events: (N,), index: (M,) -> (N, 2k) or (M, 2k)
     """
     k, min_dt, max_dt = check_tore_params(k, min_dt, max_dt)
     hw = check_sensor_size(sensor_size)
@@ -70,8 +74,18 @@ def tore_at_events(
     device = win.device
     hist = _history(history, hw, device)
     n, m = len(win), len(hist) if hist is not None else 0
-    out = torch.full((n, 2 * k), tore_upper_bound(min_dt, max_dt), dtype=torch.float32, device=device)
-    if n == 0:
+    slot_of = None
+    if index is not None:
+        index = torch.as_tensor(index, dtype=torch.int64, device=device).reshape(-1)
+        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n):
+            raise ValueError(f"index: positions must lie in [0, {n}), got {int(index.min())}..{int(index.max())}")
+        slot_of = torch.full((n,), -1, dtype=torch.int64, device=device)
+        slot_of[index] = torch.arange(index.numel(), device=device)
+        if int((slot_of >= 0).sum()) != index.numel():
+            raise ValueError("index: positions must be distinct")
+    rows = n if index is None else index.numel()
+    out = torch.full((rows, 2 * k), tore_upper_bound(min_dt, max_dt), dtype=torch.float32, device=device)
+    if rows == 0:
         return out
     ev = concat_events([hist, win]) if m else concat_events([win])
     h, w = hw
@@ -93,6 +107,10 @@ def tore_at_events(
     at = torch.nonzero(order >= m).flatten()
     row = order.index_select(0, at) - m
     del order
+    if slot_of is not None:  # only the asked events, each to its slot
+        row = slot_of.index_select(0, row)
+        asked = torch.nonzero(row >= 0).flatten()
+        at, row = at.index_select(0, asked), row.index_select(0, asked)
     first_now = same_instant.index_select(0, at)
     first_px = same_pixel.index_select(0, at)
     del same_instant, same_pixel

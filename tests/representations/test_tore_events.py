@@ -81,3 +81,20 @@ def test_empty_window_and_errors():
         tore_at_events(make_events([1], [0], [0], [1]), SENSOR, history=make_events([0], [0], [9], [1]))
     with pytest.raises(ValueError, match="sensor_size"):
         tore_at_events(make_events([1], [0], [0], [1]), SENSOR, history=ToreBuilder((3, 3)))
+
+
+def test_index_gives_those_events_rows(stream):
+    """Only the asked events (any order), against the loop; history still counts."""
+    hist, win = stream[:300], stream[300:]
+    index = np.random.default_rng(2).permutation(len(win))[:77]
+    got = tore_at_events(win, SENSOR, k=3, history=hist, index=torch.from_numpy(index))
+    assert got.shape == (77, 6)
+    assert np.abs(got.numpy() - loop_at_events(win, hist, SENSOR, k=3)[index]).max() <= 1e-5
+    assert torch.equal(got, tore_at_events(win, SENSOR, k=3, history=hist)[torch.from_numpy(index)])
+    assert tore_at_events(win, SENSOR, index=torch.zeros(0, dtype=torch.long)).shape == (0, 8)
+
+
+@pytest.mark.parametrize("index, match", [([0, 0], "distinct"), ([-1], r"\[0, 600\)"), ([600], r"\[0, 600\)")])
+def test_bad_index_is_refused(stream, index, match):
+    with pytest.raises(ValueError, match=match):
+        tore_at_events(stream[300:], SENSOR, index=torch.tensor(index))
