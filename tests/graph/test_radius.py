@@ -9,6 +9,17 @@ import torch
 from evpose.graph import radius, radius_graph, radius_pairs
 
 
+@pytest.fixture(autouse=True, params=["radix", "packed keys"])
+def edge_order(request, monkeypatch):
+    """Every test runs on both ways radius_graph orders and caps the edges: CPU graphs up to
+    2^16 nodes by radix sorts and a partition, others (CUDA, larger) by packed-key sorts."""
+    import sys
+
+    if request.param == "packed keys":
+        monkeypatch.setattr(sys.modules["evpose.graph.radius"], "SMALL_GRAPH_NODES", -1)
+    return request.param
+
+
 def brute_pairs(pos, r, batch=None):
     """Set of directed (centre, neighbour) pairs within r (same graph, no self)."""
     d2 = ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1)
@@ -186,3 +197,20 @@ def test_radius_graph_on_event_like_graphs_equals_the_grid_path(monkeypatch):
         ref = radius_graph(pos, r, batch=batch, max_num_neighbors=16)
         monkeypatch.undo()
         assert torch.equal(fast, ref) and fast.shape[1] > n
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_both_edge_orders_give_the_same_graph(monkeypatch, loop):
+    """The radix path equals the packed-key path exactly, ties, loops and the cap included."""
+    import sys
+
+    radius_module = sys.modules["evpose.graph.radius"]
+    rng = np.random.default_rng(12)
+    pos = torch.from_numpy(rng.integers(0, 6, (600, 3)).astype(np.float32))  # many equal distances
+    batch = torch.from_numpy(rng.integers(0, 2, 600))
+    for cap in (None, 1, 7, 40):
+        monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", 1 << 16)
+        radix = radius_graph(pos, 2.0, batch=batch, max_num_neighbors=cap, loop=loop)
+        monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", -1)
+        packed = radius_graph(pos, 2.0, batch=batch, max_num_neighbors=cap, loop=loop)
+        assert torch.equal(radix, packed), cap
