@@ -165,26 +165,33 @@ class PoseEstimator:
             live = [k for k, (ev, _) in enumerate(chunk) if len(ev) >= self.min_events]
             with self._threads(0):
                 datas = [self._graph(*chunk[k]) for k in live]
-            batch = Batch.from_data_list(datas).to(self.device) if datas else None
+            host, cls = {}, None
+            if len(datas) == 1:  # one window: the network takes its graph as it is (no collation)
+                batch, ptr = datas[0].to(self.device), [0, datas[0].num_nodes]
+            elif datas:
+                batch = Batch.from_data_list(datas).to(self.device)
+                ptr = batch.ptr.tolist()
             if datas:
                 with self._threads(batch.num_nodes):
                     res = self.net(batch)[-1]
+                host = {k: res[k].cpu().numpy() for k in ("joints2d", "confidence", "joints3d", "joints3d_cam") if k in res}
+                cls = res["part_logits"].argmax(1).cpu().numpy() if "part_logits" in res else None
+            nan = np.full((self.num_joints, 3), np.nan)
+            graph_of = {k: b for b, k in enumerate(live)}
             for k, (ev, cam) in enumerate(chunk):
-                if k not in live:
+                if k not in graph_of:
                     out.append(self._no_prediction(len(ev)))
                     continue
-                b = live.index(k)
-                nodes = (batch.batch == b).nonzero().squeeze(1)
-                j2 = res["joints2d"][b].cpu().numpy().astype(np.float64)
-                conf = res["confidence"][b].cpu().numpy().astype(np.float64)
-                j3 = res["joints3d"][b].cpu().numpy().astype(np.float64) if "joints3d" in res else np.full((self.num_joints, 3), np.nan)
-                j3c = res["joints3d_cam"][b].cpu().numpy().astype(np.float64) if "joints3d_cam" in res else np.full((self.num_joints, 3), np.nan)
-                if "part_logits" in res:
-                    cls = res["part_logits"][nodes].argmax(1).cpu().numpy()
-                    parts = np.where(cls == self.net.num_parts, -1, cls).astype(np.int64)
-                else:
-                    parts = np.zeros(0, np.int64)
-                out.append(PosePrediction(j2, conf, j3, j3c, parts, datas[b].node_event.numpy().astype(np.int64)))
+                b = graph_of[k]
+                parts = np.zeros(0, np.int64)
+                if cls is not None:
+                    c = cls[ptr[b] : ptr[b + 1]]
+                    parts = np.where(c == self.net.num_parts, -1, c).astype(np.int64)
+                out.append(PosePrediction(
+                    host["joints2d"][b].astype(np.float64), host["confidence"][b].astype(np.float64),
+                    host["joints3d"][b].astype(np.float64) if "joints3d" in host else nan.copy(),
+                    host["joints3d_cam"][b].astype(np.float64) if "joints3d_cam" in host else nan.copy(),
+                    parts, datas[b].node_event.numpy().astype(np.int64)))
         return out
 
     @contextmanager

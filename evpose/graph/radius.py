@@ -234,7 +234,7 @@ def radius_pairs(pos: Tensor, r: float, batch: Tensor | None = None) -> tuple[Te
     """
     r = check_radius(r)
     pos = check_points(pos, "pos")
-    if on_numpy(pos) and pos.shape[0] <= KDTREE_MAX_POINTS:
+    if on_numpy(pos) and pos.shape[0] <= KDTREE_MAX_POINTS and pos.dtype not in (torch.float16, torch.bfloat16):
         return kdtree_pairs(pos, r, batch)
     return grid_radius_pairs(pos, r, batch)
 
@@ -342,18 +342,21 @@ def kdtree_pairs(pos: Tensor, r: float, batch: Tensor | None = None) -> tuple[Te
         span = float(pts.max() - pts.min()) if pts.size else 0.0
         pts = np.concatenate([pts, b.numpy()[:, None] * (span + 4 * reach)], axis=1)
     ij = cKDTree(pts, leafsize=16, balanced_tree=False, compact_nodes=False).query_pairs(reach, output_type="ndarray")
-    i, j = torch.from_numpy(ij[:, 0].astype(np.int64)), torch.from_numpy(ij[:, 1].astype(np.int64))
+    i, j = ij[:, 0].astype(np.int64), ij[:, 1].astype(np.int64)
+    # as grid_radius_pairs: (pos_j - pos_i)^2 summed axis by axis, in the points' dtype (numpy
+    # on the same memory: the same IEEE operations, without torch's per-call overhead)
+    cols = pos.detach().numpy().T
     d2 = None
-    for d in range(dim):  # as grid_radius_pairs: (pos_j - pos_i)^2 summed axis by axis
-        c = pos[:, d].contiguous()
-        diff = take(c, j)
-        diff -= take(c, i)
+    for d in range(dim):
+        diff = cols[d][j] - cols[d][i]
         diff *= diff
-        d2 = diff if d2 is None else d2.add_(diff)
-    idx = nonzero(d2 <= torch.tensor(r, dtype=pos.dtype) ** 2)
+        d2 = diff if d2 is None else np.add(d2, diff, out=d2)
+    keep = d2 <= (torch.tensor(r, dtype=pos.dtype) ** 2).numpy()
     if b.numel() and int(b.max()) > 0:
-        idx = take(idx, nonzero(take(take(b, i), idx) == take(take(b, j), idx)))
-    return take(i, idx), take(j, idx), take(d2, idx)
+        bb = b.numpy()
+        keep &= bb[i] == bb[j]
+    idx = np.flatnonzero(keep)
+    return torch.from_numpy(i[idx]), torch.from_numpy(j[idx]), torch.from_numpy(d2[idx])
 
 
 def radius_graph(
