@@ -7,6 +7,8 @@ graphs (measured in bench/model.py's notes), and it runs on CUDA too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 from torch_scatter import segment_csr
@@ -50,10 +52,56 @@ def neighbour_table(src: Tensor, ptr: Tensor) -> Tensor:
     return table
 
 
-def neighbour_max(a: Tensor, src: Tensor, ptr: Tensor) -> Tensor:
-    """``out[i] = max_j a[j]`` over the neighbours ``j`` of centre ``i`` (edges grouped by
-    centre in CSR form), 0 where a centre has none: torch_scatter's ``segment_csr(a[src],
-    ptr, "max")``.
+@dataclass
+class CentreGroups:
+    """A graph's edges grouped by centre (CSR), what the point convolutions reduce over.
+
+    Shapes:
+        src, dst: (E,) neighbour and centre of every edge, sorted by centre; ptr: (N + 1,);
+        has: (N, 1) True where a centre has a neighbour
+    """
+
+    src: Tensor
+    dst: Tensor
+    ptr: Tensor
+    has: Tensor
+    any_empty: bool
+    _table: Tensor | None = None
+
+    @property
+    def table(self) -> Tensor:
+        """:func:`neighbour_table` of the graph (built once)."""
+        if self._table is None:
+            self._table = neighbour_table(self.src, self.ptr)
+        return self._table
+
+
+def centre_groups(edge_index: Tensor, num_nodes: int) -> CentreGroups:
+    """The :class:`CentreGroups` of ``edge_index`` (row 1 the centre), sorted by centre if it
+    is not already (stably). Kept on the tensor while it is unchanged (its ``_version``), so
+    the layers of one pyramid level share one.
+
+    Shapes:
+        edge_index: (2, E) -> CentreGroups
+    """
+    cached = getattr(edge_index, "_evpose_groups", None)
+    if cached is not None and cached[0] == (edge_index._version, int(num_nodes)):
+        return cached[1]
+    src, dst = edge_index[0], edge_index[1]
+    if dst.numel() > 1 and bool((dst[1:] < dst[:-1]).any()):  # not grouped by centre: sort once
+        order = torch.argsort(dst, stable=True)
+        src, dst = src.index_select(0, order), dst.index_select(0, order)
+    ptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=edge_index.device)
+    torch.cumsum(torch.bincount(dst, minlength=num_nodes), 0, out=ptr[1:])
+    has = ptr[1:] > ptr[:-1]
+    groups = CentreGroups(src, dst, ptr, has[:, None], bool(num_nodes) and not bool(has.all()))
+    edge_index._evpose_groups = ((edge_index._version, int(num_nodes)), groups)
+    return groups
+
+
+def neighbour_max(a: Tensor, groups: CentreGroups) -> Tensor:
+    """``out[i] = max_j a[j]`` over the neighbours ``j`` of centre ``i``, 0 where a centre has
+    none: torch_scatter's ``segment_csr(a[src], ptr, "max")``.
 
     Without autograd (inference) the neighbours are gathered into a padded table
     (:func:`neighbour_table`) and reduced by a dense ``amax``: about 4x faster on the CPU for
@@ -62,16 +110,16 @@ def neighbour_max(a: Tensor, src: Tensor, ptr: Tensor) -> Tensor:
     several times faster than a dense one.
 
     Shapes:
-        a: (N, C), src: (E,), ptr: (N + 1,) -> (N, C)
+        a: (N, C), groups of N centres -> (N, C)
     """
     if a.requires_grad and torch.is_grad_enabled():
-        return segment_csr(a.index_select(0, src), ptr, reduce="max")
-    table = neighbour_table(src, ptr)
+        return segment_csr(a.index_select(0, groups.src), groups.ptr, reduce="max")
+    table = groups.table
     n, width = table.shape
     if width == 0:
         return a.new_zeros((n, a.shape[1]))
     padded = torch.cat([a, a.new_full((1, a.shape[1]), float("-inf"))])
     out = padded.index_select(0, table.reshape(-1)).view(n, width, a.shape[1]).amax(dim=1)
-    if bool((ptr[1:] == ptr[:-1]).any()):
-        out = torch.where(torch.isneginf(out), torch.zeros_like(out), out)
+    if groups.any_empty:
+        out = torch.where(groups.has, out, torch.zeros_like(out))
     return out

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from evpose.models.scatter import neighbour_max, neighbour_table
+from evpose.models.scatter import centre_groups, neighbour_max, neighbour_table
 
 
 def _graph(n=40, seed=0, isolated=(3, 17)):
@@ -35,7 +35,9 @@ def test_neighbour_max_equals_a_loop(grad):
     src, ptr = _graph()
     n = ptr.numel() - 1
     a = torch.randn(n, 5, dtype=torch.float64, requires_grad=grad)
-    out = neighbour_max(a, src, ptr)
+    dst = torch.repeat_interleave(torch.arange(n), ptr[1:] - ptr[:-1])
+    shuffle = torch.randperm(src.numel(), generator=torch.Generator().manual_seed(1))  # any edge order
+    out = neighbour_max(a, centre_groups(torch.stack([src, dst])[:, shuffle], n))
     weights = torch.randn(n, 5, dtype=torch.float64)
     expected = torch.zeros(n, 5, dtype=torch.float64)
     expected_grad = torch.zeros(n, 5, dtype=torch.float64)
@@ -55,5 +57,16 @@ def test_neighbour_max_equals_a_loop(grad):
 
 
 def test_neighbour_max_of_a_graph_without_edges():
-    out = neighbour_max(torch.randn(3, 2), torch.zeros(0, dtype=torch.long), torch.zeros(4, dtype=torch.long))
+    out = neighbour_max(torch.randn(3, 2), centre_groups(torch.zeros(2, 0, dtype=torch.long), 3))
     assert torch.equal(out, torch.zeros(3, 2))
+
+
+def test_centre_groups_are_kept_while_the_edges_are_unchanged():
+    edge_index = torch.tensor([[1, 2, 0], [0, 0, 2]])
+    groups = centre_groups(edge_index, 3)
+    assert groups.ptr.tolist() == [0, 2, 2, 3] and groups.has.flatten().tolist() == [True, False, True]
+    assert centre_groups(edge_index, 3) is groups
+    assert centre_groups(edge_index, 4) is not groups  # another node count
+    edge_index[0, 0] = 2  # changed in place: grouped again
+    again = centre_groups(edge_index, 3)
+    assert again is not groups and again.src.tolist() == [2, 2, 0]

@@ -20,7 +20,7 @@ from torch import nn
 from torch_geometric.nn import EdgeConv, GATv2Conv, PointNetConv, PointTransformerConv
 from torch_scatter import segment_csr
 
-from ..scatter import neighbour_max
+from ..scatter import centre_groups, neighbour_max
 from .mlp import mlp
 
 
@@ -82,22 +82,16 @@ class PointConvLayer(nn.Module):
                                       error_msgs)
 
     def forward(self, x, pos, edge_index, edge_attr=None):
-        n = x.shape[0]
-        src, dst = edge_index[0], edge_index[1]
-        if dst.numel() > 1 and bool((dst[1:] < dst[:-1]).any()):  # not grouped by centre: sort once
-            order = torch.argsort(dst, stable=True)
-            src, dst = src.index_select(0, order), dst.index_select(0, order)
-        # edges grouped by centre (evpose's radius graphs already are): CSR segment reductions,
-        # several times faster than scattering on the CPU, forward and backward
-        ptr = torch.zeros(n + 1, dtype=torch.long, device=x.device)
-        torch.cumsum(torch.bincount(dst, minlength=n), 0, out=ptr[1:])
+        # edges grouped by centre (evpose's radius graphs already are), once per graph: CSR
+        # segment reductions, several times faster than scattering on the CPU
+        groups = centre_groups(edge_index, x.shape[0])
+        src, dst, ptr, has = groups.src, groups.dst, groups.ptr, groups.has
         ppos = self.lin_pos(pos)
         a = self.lin_x(x) + ppos  # (N, H)
-        has = (ptr[1:] > ptr[:-1])[:, None]
         parts = []
         for kind in self.aggr:
             if kind == "max":
-                agg = neighbour_max(a, src, ptr)
+                agg = neighbour_max(a, groups)
             else:
                 gathered = a.index_select(0, src)  # (E, H)
                 d2 = (pos.index_select(0, src) - pos.index_select(0, dst)).pow(2).sum(-1, keepdim=True)
