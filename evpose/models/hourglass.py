@@ -66,6 +66,11 @@ class GraphHourglass(nn.Module):
         self.context = nn.Linear(2 * channels[-1], channels[-1]) if global_context else None
 
     @property
+    def needs_edge_attr(self) -> bool:
+        """Whether a layer reads the edge offsets (layers that do not say are assumed to)."""
+        return any(getattr(b.conv, "needs_edge_attr", True) for stack in (*self.down, *self.up) for b in stack)
+
+    @property
     def num_levels(self) -> int:
         return len(self.channels)
 
@@ -78,7 +83,8 @@ class GraphHourglass(nn.Module):
     def forward(self, x: Tensor, levels: Sequence[GraphLevel]) -> Tensor:
         if len(levels) < self.num_levels:
             raise ValueError(f"the hourglass has {self.num_levels} levels but the pyramid {len(levels)}")
-        geo = [(lv.scaled_pos, lv.edge_attr) for lv in levels[: self.num_levels]]
+        edge_attr = self.needs_edge_attr
+        geo = [(lv.scaled_pos, lv.edge_attr if edge_attr else None) for lv in levels[: self.num_levels]]
         skips = []
         h = x
         for l in range(self.num_levels):

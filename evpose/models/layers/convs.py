@@ -5,7 +5,8 @@ Every layer here is built as ``Layer(in_channels, out_channels, **options)`` and
 ``_target_`` (with ``_partial_: true``) without knowing which it is. ``pos`` is given in units
 of the current level's radius (so relative offsets are about unit size at every level);
 ``edge_index`` follows PyG (row 0 = neighbour j, row 1 = centre i); ``edge_attr`` =
-``pos_j - pos_i`` in the same units.
+``pos_j - pos_i`` in the same units. A layer's ``needs_edge_attr`` says whether it reads
+``edge_attr`` (the hourglass passes None to layers that do not, and skips computing it).
 
 Shapes (all layers):
     x: (N, C_in), pos: (N, 3), edge_index: (2, E), edge_attr: (E, 3) -> (N, C_out)
@@ -49,6 +50,8 @@ class PointConvLayer(nn.Module):
     """
 
     AGGREGATIONS = ("max", "mean")
+
+    needs_edge_attr = False
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None,
                  aggr: tuple[str, ...] | list[str] = ("max",)):
@@ -112,6 +115,8 @@ class PointNetLayer(nn.Module):
         hidden: width of the message MLP's hidden layer (default ``out_channels``).
     """
 
+    needs_edge_attr = False
+
     def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
         super().__init__()
         hidden = hidden or out_channels
@@ -130,6 +135,8 @@ class EdgeConvLayer(nn.Module):
         in_channels, out_channels: feature widths.
         hidden: hidden width of the edge MLP (default ``out_channels``).
     """
+
+    needs_edge_attr = False
 
     def __init__(self, in_channels: int, out_channels: int, hidden: int | None = None):
         super().__init__()
@@ -150,6 +157,8 @@ class GATv2Layer(nn.Module):
         heads: attention heads, concatenated.
     """
 
+    needs_edge_attr = True
+
     def __init__(self, in_channels: int, out_channels: int, heads: int = 4):
         super().__init__()
         if out_channels % heads:
@@ -168,6 +177,8 @@ class PointTransformerLayer(nn.Module):
     Args:
         in_channels, out_channels: feature widths.
     """
+
+    needs_edge_attr = False
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
