@@ -117,9 +117,9 @@ class CellGrid:
         self.keys = self.encode(coords, batch)
         self.sorted_keys, self.perm = sort_stable(self.keys)
         # dense prefix counts when the grid is small next to the points: O(1) look-ups
+        # (made at the first look-up: voxel clustering needs only the sorted keys)
+        self._dense = self.num_keys <= DENSE_CELLS_PER_POINT * n + (1 << 20)
         self._prefix = None
-        if self.num_keys <= DENSE_CELLS_PER_POINT * n + (1 << 20):
-            self._prefix = _prefix_counts(self.sorted_keys, self.num_keys)
 
     def encode(self, coords: Tensor, batch: Tensor) -> Tensor:
         """Keys of cells (coordinates must be inside the grid)."""
@@ -127,6 +127,8 @@ class CellGrid:
 
     def count_below(self, keys: Tensor) -> Tensor:
         """Number of points whose key is smaller than each of ``keys`` (<= num_keys)."""
+        if self._dense and self._prefix is None:
+            self._prefix = _prefix_counts(self.sorted_keys, self.num_keys)
         if self._prefix is not None:
             return take(self._prefix, keys.reshape(-1)).view(keys.shape).to(torch.int64)
         return torch.searchsorted(self.sorted_keys, keys)

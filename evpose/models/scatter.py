@@ -34,21 +34,20 @@ def scatter_mean_rows(src: Tensor, index: Tensor, num_rows: int) -> Tensor:
     return total / count[:, None]
 
 
-def neighbour_table(src: Tensor, ptr: Tensor) -> Tensor:
+def neighbour_table(src: Tensor, dst: Tensor, ptr: Tensor) -> Tensor:
     """The neighbours of every centre as one padded row each (pad: ``num_rows``, the index of
     an extra row), for edges grouped by centre in CSR form.
 
     Shapes:
-        src: (E,) neighbour of every edge, ptr: (N + 1,) -> (N, max degree) int64
+        src, dst: (E,) neighbour and centre of every edge (grouped by centre), ptr: (N + 1,)
+        -> (N, max degree) int64
     """
     n = ptr.numel() - 1
-    counts = ptr[1:] - ptr[:-1]
-    width = int(counts.max()) if n else 0
+    width = int((ptr[1:] - ptr[:-1]).max()) if n else 0
     table = torch.full((n, width), n, dtype=torch.int64, device=src.device)
     if src.numel():
-        centre = torch.repeat_interleave(torch.arange(n, device=src.device), counts, output_size=src.numel())
-        slot = torch.arange(src.numel(), device=src.device) - ptr[:-1].index_select(0, centre)
-        table[centre, slot] = src
+        slot = torch.arange(src.numel(), device=src.device) - ptr.index_select(0, dst)
+        table.view(-1).index_copy_(0, dst * width + slot, src)
     return table
 
 
@@ -72,7 +71,7 @@ class CentreGroups:
     def table(self) -> Tensor:
         """:func:`neighbour_table` of the graph (built once)."""
         if self._table is None:
-            self._table = neighbour_table(self.src, self.ptr)
+            self._table = neighbour_table(self.src, self.dst, self.ptr)
         return self._table
 
 
