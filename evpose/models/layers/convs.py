@@ -101,7 +101,8 @@ class PointConvLayer(nn.Module):
                 w = torch.exp(-d2 / (2 * self.bandwidth**2))  # (E, 1)
                 total = segment_csr(w, ptr, reduce="sum").clamp_min(1e-12)
                 agg = segment_csr(gathered * w, ptr, reduce="sum") / total
-            parts.append(torch.where(has, torch.relu(agg - ppos), torch.zeros_like(agg)))
+            act = torch.relu(agg - ppos)
+            parts.append(torch.where(has, act, torch.zeros_like(act)) if groups.any_empty else act)
         return self.lin_out(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]) + self.self_term(x)
 
 
