@@ -110,11 +110,15 @@ class PoseEstimator:
             1000 nodes and their pyramid) are too small for torch's intra-op threads: on the
             2-core machine of the README ``predict()`` takes ~22 ms on one thread and ~28 ms on
             two, while a batch of 16 windows gains from two (19 -> 17 ms per window).
+        history_us: how much of the camera's stream before a window the TORE node features
+            saw in training (``data.history_us``; :func:`load_estimator` takes the
+            checkpoint's, 50 ms for the shipped configs); :meth:`predict` uses that much of
+            the ``history`` it is given, :meth:`stream` keeps it (default 0: none).
     """
 
     def __init__(self, net, graph, device="cpu", path: str | None = None, min_events: int = MIN_EVENTS,
                  window: dict | None = None, *, input_spec: NodeInputSpec | dict,
-                 one_thread_below_nodes: int = ONE_THREAD_BELOW_NODES):
+                 one_thread_below_nodes: int = ONE_THREAD_BELOW_NODES, history_us: int = 0):
         if int(min_events) < 1:
             raise ValueError(f"min_events must be >= 1, got {min_events}")
         self.min_events = int(min_events)
@@ -130,41 +134,60 @@ class PoseEstimator:
         if int(one_thread_below_nodes) < 0:
             raise ValueError(f"one_thread_below_nodes must be >= 0, got {one_thread_below_nodes}")
         self.one_thread_below_nodes = int(one_thread_below_nodes)
+        if int(history_us) < 0:
+            raise ValueError(f"history_us must be >= 0, got {history_us}")
+        self.history_us = int(history_us)
 
     @property
     def num_joints(self) -> int:
         return self.net.num_joints
 
-    def graph_of(self, events: np.ndarray, camera: Camera, t_start: int | None = None):
-        """The event graph the network sees for a window (node subsampling as in training)."""
+    def graph_of(self, events: np.ndarray, camera: Camera, t_start: int | None = None,
+                 history: np.ndarray | None = None):
+        """The event graph the network sees for a window (node subsampling as in training;
+        ``history`` as in :meth:`predict`)."""
         _check_events(events, camera)
-        return self._graph(events, camera, t_start)
+        if history is not None:
+            _check_history(history, events, camera)
+        return self._graph(events, camera, t_start, history)
 
-    def _graph(self, events: np.ndarray, camera: Camera, t_start: int | None = None):
-        """:meth:`graph_of` of events already checked."""
+    def _graph(self, events: np.ndarray, camera: Camera, t_start: int | None = None,
+               history: np.ndarray | None = None):
+        """:meth:`graph_of` of events (and history) already checked."""
         from .data.windows import Window
 
         t0 = int(events["t"][0]) if t_start is None and len(events) else int(t_start or 0)
         t1 = int(events["t"][-1]) + 1 if len(events) else t0
         sample = {"events": events, "camera": camera, "window": Window(camera.name, 0, len(events), t0, t1), "index": 0}
+        if self.history_us and history is not None and len(history):
+            # the training windows' history: the camera's events of [t_start - history_us, t_start)
+            h0 = int(np.searchsorted(history["t"], t0 - self.history_us, side="left"))
+            sample["history"] = history[h0:]
         return self.transform(sample)
 
     @torch.no_grad()
-    def predict_many(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int = 16) -> list[PosePrediction]:
-        """Predictions for many ``(events, camera)`` windows, batched (see :meth:`predict`)."""
-        for ev, cam in windows:
-            _check_events(ev, cam)
+    def predict_many(self, windows: Sequence[tuple], batch_size: int = 16) -> list[PosePrediction]:
+        """Predictions for many ``(events, camera)`` or ``(events, camera, history)``
+        windows, batched (see :meth:`predict`)."""
+        windows = [tuple(w) for w in windows]
+        for w in windows:
+            if len(w) not in (2, 3):
+                raise ValueError(f"a window is (events, camera) or (events, camera, history), got {len(w)} items")
+            _check_events(w[0], w[1])
+            if len(w) == 3 and w[2] is not None:
+                _check_history(w[2], w[0], w[1])
         return self._predict_checked(windows, batch_size)
 
     @torch.no_grad()
-    def _predict_checked(self, windows: Sequence[tuple[np.ndarray, Camera]], batch_size: int) -> list[PosePrediction]:
+    def _predict_checked(self, windows: Sequence[tuple], batch_size: int) -> list[PosePrediction]:
         """:meth:`predict_many` of windows whose events were checked already (once each)."""
         out: list[PosePrediction] = []
         for i in range(0, len(windows), batch_size):
             chunk = windows[i : i + batch_size]
-            live = [k for k, (ev, _) in enumerate(chunk) if len(ev) >= self.min_events]
+            live = [k for k, w in enumerate(chunk) if len(w[0]) >= self.min_events]
             with self._threads(0):
-                datas = [self._graph(*chunk[k]) for k in live]
+                datas = [self._graph(chunk[k][0], chunk[k][1], None, chunk[k][2] if len(chunk[k]) > 2 else None)
+                         for k in live]
             host, cls = {}, None
             if len(datas) == 1:  # one window: the network takes its graph as it is (no collation)
                 batch, ptr = datas[0].to(self.device), [0, datas[0].num_nodes]
@@ -178,9 +201,9 @@ class PoseEstimator:
                 cls = res["part_logits"].argmax(1).cpu().numpy() if "part_logits" in res else None
             nan = np.full((self.num_joints, 3), np.nan)
             graph_of = {k: b for b, k in enumerate(live)}
-            for k, (ev, cam) in enumerate(chunk):
+            for k, w in enumerate(chunk):
                 if k not in graph_of:
-                    out.append(self._no_prediction(len(ev)))
+                    out.append(self._no_prediction(len(w[0])))
                     continue
                 b = graph_of[k]
                 parts = np.zeros(0, np.int64)
@@ -214,13 +237,18 @@ class PoseEstimator:
         index = self._node_index(n)  # (no graph is built: the subsampling rule says which events it would keep)
         return PosePrediction(nan(2), np.zeros(K), nan(3), nan(3), np.full(len(index), -1, np.int64), index)
 
-    def predict(self, events: np.ndarray, camera: Camera) -> dict:
+    def predict(self, events: np.ndarray, camera: Camera, history: np.ndarray | None = None) -> dict:
         """Joints of one window of events seen by ``camera``.
 
         Args:
             events: structured array (t, x, y, p[, ...]) of one window, time-ordered, with
                 coordinates on ``camera``'s sensor.
             camera: the camera (its intrinsics lift the joints to 3D; extrinsics to the world).
+            history: the same camera's events before the window (time-ordered, none after its
+                first event), e.g. the recording up to it: the TORE node features see the last
+                :attr:`history_us` of them, as in training (the checkpoint's ``data.history_us``;
+                nothing if it is 0). Without it the features start from an empty past, as at
+                the start of a recording.
 
         Returns:
             dict with joints2d (K, 2), joints3d (K, 3) world mm, joints3d_cam (K, 3),
@@ -231,9 +259,9 @@ class PoseEstimator:
         Raises:
             ValueError: events outside the camera's sensor (another sensor size), unsorted
                 times, or a polarity other than 1 (ON) and 0 or -1 (OFF), naming the value
-                and its index.
+                and its index; a history that reaches past the window's first event.
         """
-        return self.predict_many([(events, camera)])[0].as_dict()
+        return self.predict_many([(events, camera, history)])[0].as_dict()
 
     def stream(
         self,
@@ -255,13 +283,14 @@ class PoseEstimator:
         overlap. A pose is yielded as soon as the stream passes its output time (an event at
         or after it arrived) and at the end of the stream for the times up to just after the
         last event; output times before the first full window are skipped. Each pose equals
-        :meth:`predict` on its window's events (``pose.i0:pose.i1`` of the stream).
+        :meth:`predict` on its window's events (``pose.i0:pose.i1`` of the stream) with the
+        stream before them as history (the last :attr:`history_us`, as in training).
 
         Work shared by overlapping windows: the events are checked and buffered once per
         chunk, and a buffer holds only what later windows need, so memory stays bounded on
-        an endless stream. The graph and the network run once per window (the window's
-        node subsample and TORE features, which see only the window's events as in
-        :meth:`predict`, differ from one window to the next).
+        an endless stream (the windows and their TORE history). The graph and the network run
+        once per window (the window's node subsample and TORE features differ from one window
+        to the next).
 
         Args:
             source: an iterable of structured event arrays (t, x, y, p[, ...]; any chunk
@@ -300,7 +329,8 @@ class PoseEstimator:
                 num_events = int(self.window.get("num_events", DEFAULT_WINDOW["num_events"]))
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        cutter = StreamWindows(rate_hz, num_events=num_events, duration_us=duration_us, origin_us=origin_us)
+        cutter = StreamWindows(rate_hz, num_events=num_events, duration_us=duration_us, origin_us=origin_us,
+                               history_us=self.history_us)
         done = False
         chunks = iter(source)
         while not done:
@@ -317,7 +347,7 @@ class PoseEstimator:
             for a in range(0, len(windows), int(batch_size)):
                 part = windows[a : a + int(batch_size)]
                 # the chunks were checked as they came: a window's events need no second check
-                preds = self._predict_checked([(w.events, camera) for w in part], int(batch_size))
+                preds = self._predict_checked([(w.events, camera, w.history) for w in part], int(batch_size))
                 for w, p in zip(part, preds):
                     yield StreamPose(**p.as_dict(), t_us=w.t_end, t_start_us=w.t_start, i0=w.i0, i1=w.i1)
 
@@ -365,7 +395,13 @@ def load_estimator(path, device: str | torch.device = "cpu", min_events: int = M
     graph = build(hp["graph"])
     return PoseEstimator(net, graph, device=device, path=str(Path(path)), min_events=min_events,
                          window=_window_of(hp.get("config")), input_spec=hp["input_spec"],
-                         one_thread_below_nodes=one_thread_below_nodes)
+                         one_thread_below_nodes=one_thread_below_nodes, history_us=_history_of(hp.get("config")))
+
+
+def _history_of(config) -> int:
+    """The TORE history of a checkpoint's training windows (``data.history_us``; 0 if none)."""
+    data = (config or {}).get("data") or {}
+    return int(data.get("history_us") or 0)
 
 
 def _window_of(config) -> dict:
@@ -376,6 +412,17 @@ def _window_of(config) -> dict:
     if data.get("num_events"):  # count and count_synced: num_events per camera
         return {"window": "count", "num_events": int(data["num_events"])}
     return dict(DEFAULT_WINDOW)
+
+
+def _check_history(history: np.ndarray, events: np.ndarray, camera: Camera) -> None:
+    """A window's history: valid events of the camera, none after the window's first event."""
+    try:
+        _check_events(history, camera)
+    except ValueError as e:
+        raise ValueError(f"history: {e}") from None
+    if len(history) and len(events) and int(history["t"][-1]) > int(events["t"][0]):
+        raise ValueError(f"history: its last event ({int(history['t'][-1])} us) comes after the window's first "
+                         f"({int(events['t'][0])} us); pass the events before the window")
 
 
 def _check_events(events: np.ndarray, camera: Camera) -> None:

@@ -18,7 +18,7 @@ from .errors import one_line_errors
 
 def run(cfg: DictConfig) -> dict:
     """Predict every window of ``cfg.input``; returns the output file paths."""
-    from ..data.windows import constant_count_windows, constant_duration_windows
+    from ..data.windows import constant_count_windows, constant_duration_windows, window_history
     from ..estimator import load_estimator
     from ..io import EventRecording
     from ..types import JOINT_NAMES
@@ -42,7 +42,8 @@ def run(cfg: DictConfig) -> dict:
             for i in range(0, len(windows), cfg.batch_size):
                 chunk = windows[i : i + cfg.batch_size]
                 evs = [rec.events_slice(cam_name, w.i0, w.i1) for w in chunk]
-                preds = est.predict_many([(ev, cam) for ev in evs], batch_size=cfg.batch_size)
+                preds = est.predict_many([(ev, cam, window_history(rec, w, est.history_us)) for ev, w in zip(evs, chunk)],
+                                         batch_size=cfg.batch_size)
                 for w, ev, p in zip(chunk, evs, preds):
                     if w.num_events < cfg.min_events:
                         p.confidence[:] = 0.0

@@ -13,7 +13,7 @@ from ..io import EventRecording
 from .labels import LABEL_RULES, window_label
 from .manifest import split_recordings
 from .window_index import WINDOW_KINDS, recording_windows
-from .windows import Window
+from .windows import Window, window_history
 
 
 class EventWindowDataset(Dataset):
@@ -134,8 +134,7 @@ class EventWindowDataset(Dataset):
             "index": index,
         }
         if self.history_us:
-            h0 = rec.index_of_time(w.camera, w.t_start - self.history_us)
-            sample["history"] = rec.events_slice(w.camera, h0, w.i0)
+            sample["history"] = window_history(rec, w, self.history_us)
         if self.labels:
             sample.update(window_label(rec, w, self.label_rule)._asdict())
         return sample

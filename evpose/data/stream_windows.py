@@ -22,10 +22,12 @@ from ..io import EventRecording
 
 class StreamWindow(NamedTuple):
     """One window of the stream: events ``i0 <= i < i1`` (indices counted from the stream's
-    first event) of times ``[t_start, t_end)``, ``t_end`` the output time.
+    first event) of times ``[t_start, t_end)``, ``t_end`` the output time, and the events of
+    ``[t_start - history_us, t_start)`` before it (``history``: the window's TORE history, as
+    :class:`~evpose.data.EventWindowDataset` gives training windows).
 
     Shapes:
-        events: (i1 - i0,) structured array (the chunks' dtype), time-ordered
+        events: (i1 - i0,) structured array (the chunks' dtype), time-ordered; history: (H,)
     """
 
     index: int
@@ -34,6 +36,7 @@ class StreamWindow(NamedTuple):
     i0: int
     i1: int
     events: np.ndarray
+    history: np.ndarray | None = None
 
 
 class StreamWindows:
@@ -45,6 +48,8 @@ class StreamWindows:
         duration_us: constant-duration windows of this many microseconds (give one of the two).
         origin_us: time of output 0 (default: the first event's time); outputs are
             ``origin + round(m * 1e6 / rate_hz)``.
+        history_us: also keep and hand out the events of ``[t_start - history_us, t_start)``
+            before every window (default 0: none).
 
     Raises (from :meth:`push`):
         TypeError: a chunk that is not a structured array with integer fields t, x, y, p.
@@ -56,8 +61,11 @@ class StreamWindows:
     """
 
     def __init__(self, rate_hz: float, num_events: int | None = 7500, duration_us: int | None = None,
-                 origin_us: int | None = None):
+                 origin_us: int | None = None, history_us: int = 0):
         rate_hz = float(rate_hz)
+        if int(history_us) < 0:
+            raise ValueError(f"history_us must be >= 0, got {history_us}")
+        self.history_us = int(history_us)
         if not rate_hz > 0 or rate_hz == float("inf"):
             raise ValueError(f"rate_hz must be a positive finite rate, got {rate_hz}")
         if duration_us is not None:
@@ -165,7 +173,10 @@ class StreamWindows:
             if full:
                 ev = buf[i0:i1]
                 t_start = int(ev["t"][0]) if self.num_events is not None and len(ev) else T - (self.duration_us or 0)
-                out.append(StreamWindow(self._next, T, t_start, i0 + self._offset, i1 + self._offset, ev))
+                history = None
+                if self.history_us:
+                    history = buf[int(np.searchsorted(t, t_start - self.history_us, side="left")) : i0]
+                out.append(StreamWindow(self._next, T, t_start, i0 + self._offset, i1 + self._offset, ev, history))
             self._next += 1
         self._trim()
         return out
@@ -176,8 +187,12 @@ class StreamWindows:
         T = self.output_time(self._next)
         if self.num_events is not None:
             drop = max(int(np.searchsorted(t, T, side="left")) - self.num_events, 0)
+            start = int(t[drop]) if drop < len(t) else None  # the earliest start a later window can have
         else:
-            drop = int(np.searchsorted(t, T - self.duration_us, side="left"))
+            start = T - self.duration_us
+            drop = int(np.searchsorted(t, start, side="left"))
+        if self.history_us and start is not None:  # ... and that window's history
+            drop = min(drop, int(np.searchsorted(t, start - self.history_us, side="left")))
         if drop:
             self._buf = self._buf[drop:]
             self._offset += drop

@@ -130,3 +130,17 @@ def constant_duration_windows(
         i0, i1 = rec.index_range(camera, int(a), int(b))
         out.append(Window(camera, i0, i1, int(a), int(b)))
     return out
+
+
+def window_history(rec: EventRecording, window: Window, history_us: int) -> np.ndarray | None:
+    """The TORE history of a window: its camera's events of ``[t_start - history_us, t_start)``
+    before its first event (what :class:`~evpose.data.EventWindowDataset` gives training
+    windows and :meth:`evpose.PoseEstimator.predict` takes as ``history``); None for 0.
+
+    Shapes:
+        -> (H,) structured events, time-ordered
+    """
+    if not history_us:
+        return None
+    h0 = rec.index_of_time(window.camera, window.t_start - int(history_us))
+    return rec.events_slice(window.camera, h0, window.i0)

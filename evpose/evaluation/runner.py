@@ -11,7 +11,7 @@ import numpy as np
 
 from ..data.labels import window_label
 from ..data.window_index import recording_windows
-from ..data.windows import Window
+from ..data.windows import Window, window_history
 from ..geometry import triangulate_dlt
 from ..io import EventRecording
 from ..metrics import (
@@ -125,6 +125,11 @@ def fit_baselines(train_refs: Sequence[WindowRef], label_rule: str = "mean") -> 
     }
 
 
+def history_us(estimator) -> int:
+    """How much TORE history the estimator's windows get (its checkpoint's ``data.history_us``)."""
+    return int(getattr(estimator, "history_us", 0) or 0)
+
+
 def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None, label_rule: str = "mean",
              multiview: Sequence[str] | None = ("cam2", "cam3"), batch_size: int = 16,
              multiview_all: bool = True) -> dict:
@@ -153,6 +158,7 @@ def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None
     def rec_of(path):
         return opened.get(path) or opened.setdefault(path, EventRecording(path))
 
+    H = history_us(estimator)
     try:
         for i in range(0, len(refs), batch_size):
             chunk = refs[i : i + batch_size]
@@ -160,10 +166,10 @@ def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None
             for ref in chunk:
                 rec = rec_of(ref.path)
                 w = ref.window
-                windows.append((rec.events_slice(w.camera, w.i0, w.i1), rec.camera(w.camera)))
+                windows.append((rec.events_slice(w.camera, w.i0, w.i1), rec.camera(w.camera), window_history(rec, w, H)))
                 labels.append(window_label(rec, w, label_rule))
             preds = estimator.predict_many(windows, batch_size=batch_size)
-            for (ev, cam), lab, pr in zip(windows, labels, preds):
+            for (ev, cam, _), lab, pr in zip(windows, labels, preds):
                 gt2d.append(lab.joints2d)
                 vis.append(lab.visible)
                 gt3d.append(np.nan_to_num(lab.joints3d))
@@ -231,6 +237,7 @@ def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str
     if len(cams) != 2:
         raise ValueError(f"multiview evaluation takes two cameras, got {cams}")
     a, b = cams
+    H = history_us(estimator)
     pairs = [r for r in refs if r.window.camera == a]
     if not pairs or not all(b in rec_of(r.path).cameras for r in pairs):
         return {"cameras": cams, "num_windows": 0, "note": f"no windows of {a} with a simultaneous {b}"}
@@ -241,11 +248,11 @@ def evaluate_multiview(estimator, refs, cams: list[str], rec_of, label_rule: str
         for ref in chunk:
             rec = rec_of(ref.path)
             w = ref.window
-            wa.append((rec.events_slice(a, w.i0, w.i1), rec.camera(a)))
-            wb.append((rec.events(b, w.t_start, w.t_end), rec.camera(b)))
+            wa.append((rec.events_slice(a, w.i0, w.i1), rec.camera(a), window_history(rec, w, H)))
+            wb.append((rec.events(b, w.t_start, w.t_end), rec.camera(b), rec.events(b, w.t_start - H, w.t_start) if H else None))
             labs.append(window_label(rec, w, label_rule))
         pa, pb = estimator.predict_many(wa, batch_size), estimator.predict_many(wb, batch_size)
-        for (_, ca), (_, cb), lab, qa, qb in zip(wa, wb, labs, pa, pb):
+        for (_, ca, _), (_, cb, _), lab, qa, qb in zip(wa, wb, labs, pa, pb):
             xy = np.stack([qa.joints2d, qb.joints2d])
             seen = np.isfinite(xy).all(axis=(0, 2))  # a joint needs a prediction in both views
             X = triangulate_dlt(np.nan_to_num(xy), np.stack([ca.P, cb.P]))

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..data.labels import window_label
+from ..data.windows import window_history
 from ..geometry import triangulate_dlt
 from ..metrics import mpjpe, pa_mpjpe, pck3d, per_joint_mpjpe
 
@@ -58,6 +59,7 @@ def evaluate_synced_multiview(estimator, refs: Sequence, cams: Sequence[str], re
     a, b = cams
     groups = group_windows(refs)
     complete = [g for g in groups if {a, b} <= {r.window.camera for r in g}]
+    H = int(getattr(estimator, "history_us", 0) or 0)  # the TORE history of the training windows
     out = {"cameras": [a, b], "num_windows": len(complete), "windows_without_pair": len(groups) - len(complete),
            "window_rule": "count_synced", "label_rule": label_rule}
     if not complete:
@@ -70,14 +72,14 @@ def evaluate_synced_multiview(estimator, refs: Sequence, cams: Sequence[str], re
         for g in chunk:
             rec = rec_of(g[0].path)
             spans.append((len(inputs), len(g)))
-            inputs += [(rec.events_slice(r.window.camera, r.window.i0, r.window.i1), rec.camera(r.window.camera))
-                       for r in g]
+            inputs += [(rec.events_slice(r.window.camera, r.window.i0, r.window.i1), rec.camera(r.window.camera),
+                        window_history(rec, r.window, H)) for r in g]
         preds = estimator.predict_many(inputs, batch_size)
         for g, (s, n) in zip(chunk, spans):
             names = [r.window.camera for r in g]
             views.update(names)
             xy = np.stack([np.asarray(p.joints2d, dtype=np.float64) for p in preds[s : s + n]])  # (V, K, 2)
-            P = np.stack([c.P for _, c in inputs[s : s + n]])
+            P = np.stack([w[1].P for w in inputs[s : s + n]])
             seen = np.isfinite(xy).all(axis=-1)  # (V, K)
             ia, ib = names.index(a), names.index(b)
             both = seen[ia] & seen[ib]

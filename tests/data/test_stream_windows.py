@@ -40,17 +40,23 @@ def feed(cutter, ev, rng, max_chunk):
 
 @pytest.mark.parametrize("window", [{"num_events": 300}, {"duration_us": 40_000}])
 @pytest.mark.parametrize("max_chunk", [1, 37, 5000])
-def test_windows_equal_the_reference_for_any_chunking(window, max_chunk):
+@pytest.mark.parametrize("history_us", [0, 30_000])
+def test_windows_equal_the_reference_for_any_chunking(window, max_chunk, history_us):
     rng = np.random.default_rng(max_chunk)
     ev = random_events(rng, 3000, t1=400_000, labels=False)
     ev["t"][100:140] = ev["t"][100]  # a run of equal timestamps (likely split over chunks)
-    got = feed(StreamWindows(250.0, **window), ev, rng, max_chunk)
+    got = feed(StreamWindows(250.0, **window, history_us=history_us), ev, rng, max_chunk)
     ref = reference(ev, 250.0, **window)
     assert [(w.index, w.t_end, w.i0, w.i1) for w in got] == ref
     assert len(ref) > 50
     for w in got:
         np.testing.assert_array_equal(w.events, ev[w.i0 : w.i1])
         assert np.all(w.events["t"] < w.t_end)
+        if history_us:  # the stream's events of [t_start - history_us, t_start) before the window
+            h0 = int(np.sum(ev["t"] < w.t_start - history_us))
+            np.testing.assert_array_equal(w.history, ev[h0 : w.i0])
+        else:
+            assert w.history is None
 
 
 def test_buffer_stays_bounded_and_no_window_before_the_first_full_one():

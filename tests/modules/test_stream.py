@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from evpose.estimator import StreamPose, load_estimator
 from evpose.io import EventRecording
@@ -31,7 +32,7 @@ def test_stream_poses_equal_window_by_window_predict(finetuned_ckpt, tiny_datase
     for p in poses:
         assert p.num_events == n and np.all(ev["t"][p.i0 : p.i1] < p.t_us)
         assert p.i1 == len(ev) or ev["t"][p.i1] >= p.t_us  # every event before t_us up to the window's end
-        ref = est.predict(ev[p.i0 : p.i1], cam)
+        ref = est.predict(ev[p.i0 : p.i1], cam, history=ev[: p.i0])  # the stream before it: its TORE history
         np.testing.assert_allclose(p.joints2d, ref["joints2d"], rtol=0, atol=1e-4)
         np.testing.assert_allclose(p.joints3d, ref["joints3d"], rtol=0, atol=1e-2)
         np.testing.assert_allclose(p.confidence, ref["confidence"], rtol=0, atol=1e-5)
@@ -50,7 +51,8 @@ def test_stream_from_a_recording_and_by_duration(finetuned_ckpt, tiny_dataset):
         assert p.t_start_us == p.t_us - 30_000
         window = ev[(ev["t"] >= p.t_start_us) & (ev["t"] < p.t_us)]
         assert p.num_events == len(window)
-        np.testing.assert_allclose(p.joints2d, est.predict(window, cam)["joints2d"], rtol=0, atol=1e-4)
+        ref = est.predict(window, cam, history=ev[ev["t"] < p.t_start_us])
+        np.testing.assert_allclose(p.joints2d, ref["joints2d"], rtol=0, atol=1e-4)
 
 
 def test_stream_refuses_bad_input(finetuned_ckpt, tiny_dataset):
@@ -96,3 +98,28 @@ def test_evpose_predict_stream_writes_the_track(finetuned_ckpt, tiny_dataset, tm
     assert [p["t_us"] for p in poses] == [p.t_us for p in ref]
     np.testing.assert_allclose(np.array(poses[-1]["joints2d"]), ref[-1].joints2d, rtol=0, atol=1e-4)
     assert open(res["csv"]).readline().startswith("camera,t_us,t_start_us,joint")
+
+
+def test_predict_sees_the_training_windows_history(finetuned_ckpt, tiny_dataset):
+    """predict(history=...) builds the graph the training transform builds from a dataset
+    window with its history (the checkpoint's history_us); a longer history is cut to it, and
+    a history reaching into the window is refused."""
+    from evpose.data import EventWindowDataset, PoseGraphTransform
+    from evpose.data.manifest import split_recordings
+
+    est = load_estimator(finetuned_ckpt)
+    assert est.history_us == 50_000
+    ds = EventWindowDataset(split_recordings(tiny_dataset, "test"), num_events=est.window["num_events"],
+                            history_us=est.history_us)
+    i = next(k for k in range(len(ds)) if len(ds.raw_sample(k)["history"]) > 100)
+    sample = ds.raw_sample(i)
+    train = PoseGraphTransform(est.graph, est.net.num_parts)(dict(sample, index=0))
+    w = sample["window"]
+    with EventRecording(sample["recording"]) as r:
+        before = r.events_slice(w.camera, 0, w.i0)  # the whole recording before the window
+    got = est.graph_of(sample["events"], sample["camera"], history=before)
+    assert torch.equal(got.x, train.x) and torch.equal(got.edge_index, train.edge_index)
+    plain = est.graph_of(sample["events"], sample["camera"])
+    assert not torch.equal(plain.x, train.x)  # the history changes the TORE features
+    with pytest.raises(ValueError, match="history: its last event"):
+        est.predict(sample["events"][:-10], sample["camera"], history=sample["events"][-10:])
