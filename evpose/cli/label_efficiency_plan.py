@@ -70,7 +70,10 @@ def _check(fractions: Sequence[float], seeds: Sequence[int], repeat: Mapping | N
 def _order(fractions: Sequence[float], first: Sequence[float]) -> list[float]:
     """The fractions with ``first`` (those present) in front, then the rest ascending."""
     fr = [float(f) for f in dict.fromkeys(float(f) for f in fractions)]
-    head = [f for f in first if any(math.isclose(f, g) for g in fr)]
+    head: list[float] = []
+    for f in first:  # once each: the check's fraction may be 1.0 too
+        if any(math.isclose(f, g) for g in fr) and not any(math.isclose(f, h) for h in head):
+            head.append(f)
     return [*head, *sorted(f for f in fr if not any(math.isclose(f, h) for h in head))]
 
 

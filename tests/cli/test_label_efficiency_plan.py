@@ -28,6 +28,9 @@ def test_the_default_sweep_has_14_arms_checks_first():
     assert [a.fraction for a in arms[8:]] == [0.05, 0.05, 0.25, 0.25, 0.5, 0.5]
     assert {a.tasks for a in arms if a.init == "pretrained"} == {"all"}
     assert len(plan_sweep([0.1, 1.0], ["scratch"], [0, 1], None)) == 4
+    # the check's fraction 1.0 as well: each arm once, not twice
+    assert [a.name for a in plan_sweep([1.0, 0.5], ["scratch"], [0], None, first=(1.0, 1.0))] == ["scratch_f1_s0",
+                                                                                                   "scratch_f0.5_s0"]
 
 
 def test_seeds_and_names():
