@@ -41,6 +41,13 @@ class Arm:
         return f"{head}_f{self.fraction:g}_s{self.seed}"
 
 
+def arm_finetune_overrides(arm: Arm, shared: Sequence[str], pretrained_only: Sequence[str] = ()) -> list[str]:
+    """The overrides of conf/finetune.yaml an arm adds to its seed, data, fraction, pretraining
+    and folder: ``shared`` (``label_efficiency.finetune`` after the step budget), then, for a
+    pretrained arm only, ``pretrained_only`` (``label_efficiency.finetune_pretrained``)."""
+    return [*shared, *(pretrained_only if arm.init == "pretrained" else ())]
+
+
 def task_tag(tasks: Sequence[str], all_tasks: Sequence[str]) -> str:
     """``all`` for the whole task list, else the names joined by ``+``."""
     return ALL if list(tasks) == list(all_tasks) else "+".join(tasks)
