@@ -73,6 +73,7 @@ def run(cfg: DictConfig) -> dict:
         joint_loss_kind=cfg.joint_loss,
         heatmap_sigma_px=cfg.get("heatmap_sigma_px", 4.0),
         freeze_backbone=cfg.freeze_backbone,
+        freeze_backbone_steps=cfg.freeze_backbone_steps,
         backbone_lr_factor=cfg.backbone_lr_factor,
         graph=cfg.graph,
         config=resolved(cfg),

@@ -34,6 +34,7 @@ from .label_efficiency_plan import (
     MODES,
     Arm,
     ablation_task_sets,
+    arm_finetune_overrides,
     estimate,
     plan_ablation,
     plan_sweep,
@@ -78,6 +79,9 @@ class LabelEfficiencyRun:
         self.num_train = len(split_recordings(self.data_root, "train"))
         self.budget = budget_overrides(self.le.steps, self.le.get("validate_every"))
         self.finetune_overrides = [*self.budget, *_plain(self.le.finetune)]
+        # the pretrained arms' own overrides, after the shared ones (e.g. freeze_backbone_steps=300);
+        # none: a pretrained arm's settings are those of a run made before this option
+        self.pretrained_overrides = list(_plain(self.le.get("finetune_pretrained")))
         self.eval_overrides = list(_plain(self.le.eval))
         self.given = str(cfg.pretrained) if cfg.get("pretrained") is not None else None
         self.pretrainings: dict[str, dict] = {}
@@ -132,10 +136,13 @@ class LabelEfficiencyRun:
         return rec
 
     # ------------------------------------------------------------------ arms
+    def arm_finetune_overrides(self, arm: Arm) -> list[str]:
+        return arm_finetune_overrides(arm, self.finetune_overrides, self.pretrained_overrides)
+
     def arm_settings(self, arm: Arm) -> dict:
         return {"data_root": self.data_root, "init": arm.init, "fraction": arm.fraction, "seed": arm.seed,
                 "pretraining": None if arm.tasks is None else self.pretrain_source(arm.tasks),
-                "finetune": self.finetune_overrides, "eval": self.eval_overrides}
+                "finetune": self.arm_finetune_overrides(arm), "eval": self.eval_overrides}
 
     def is_done(self, arm: Arm) -> bool:
         return (self.out / "arms" / arm.name / "arm.json").exists()
@@ -164,7 +171,7 @@ class LabelEfficiencyRun:
         print(f"\n=== arm {arm.name} ===", flush=True)
         t0 = time.perf_counter()
         ft = finetune_cli.run(compose_config("finetune", [
-            f"seed={arm.seed}", f"data.root={self.data_root}", *self.finetune_overrides,
+            f"seed={arm.seed}", f"data.root={self.data_root}", *self.arm_finetune_overrides(arm),
             f"data.label_fraction={arm.fraction}", f"pretrained={pre['checkpoint'] if pre else 'none'}",
             f"paths.output_dir={folder}"]))
         t1 = time.perf_counter()
@@ -219,6 +226,9 @@ def run(cfg: DictConfig) -> dict:
     runner = LabelEfficiencyRun(cfg, out)
     out.mkdir(parents=True, exist_ok=True)
     ft_cfg = compose_config("finetune", [f"data.root={runner.data_root}", *runner.finetune_overrides])
+    if runner.pretrained_overrides:  # refused now, not after the scratch arms
+        compose_config("finetune", [f"data.root={runner.data_root}", *runner.finetune_overrides,
+                                    *runner.pretrained_overrides])
     ev_cfg = compose_config("eval", ["ckpt_path=none", *runner.eval_overrides])
     todo = [a for a in arms if not runner.is_done(a)]
     pending = [t for t in sets if not (t == ALL and runner.given) and any(a.tasks == t for a in todo)

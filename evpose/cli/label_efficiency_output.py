@@ -65,6 +65,8 @@ def _context(records: list[dict], runner, plan: dict, le, complete: bool, wall_s
         f"step are evaluated, no checkpoint selection",
         f"evaluation: evpose-eval on {plan['eval_windows']} test windows, triangulation {cams}",
     ]
+    if runner.pretrained_overrides:
+        lines.append(f"pretrained arms only: {' '.join(runner.pretrained_overrides)} (overrides of conf/finetune.yaml)")
     for tag, p in runner.pretrainings.items():
         tasks = ", ".join(p.get("tasks") or ["?"])
         if p.get("given"):
@@ -92,6 +94,7 @@ def _common(records, runner, plan, le, complete, wall_s) -> dict:
             "budget": {"finetune_steps": int(le.steps), "batch_size": plan["batch_size"],
                        "evaluated_checkpoint": "last (after the whole budget)", "eval_windows": plan["eval_windows"],
                        "multiview": plan["multiview"], "finetune_overrides": runner.finetune_overrides,
+                       "finetune_pretrained_overrides": runner.pretrained_overrides,
                        "eval_overrides": runner.eval_overrides},
             "pretrainings": runner.pretrainings, "read_back": [r["name"] for r in records if r.get("read_back")],
             "wall_s": wall_s, "arms": records}

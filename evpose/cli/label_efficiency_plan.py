@@ -41,6 +41,13 @@ class Arm:
         return f"{head}_f{self.fraction:g}_s{self.seed}"
 
 
+def arm_finetune_overrides(arm: Arm, shared: Sequence[str], pretrained_only: Sequence[str] = ()) -> list[str]:
+    """The overrides of conf/finetune.yaml an arm adds to its seed, data, fraction, pretraining
+    and folder: ``shared`` (``label_efficiency.finetune`` after the step budget), then, for a
+    pretrained arm only, ``pretrained_only`` (``label_efficiency.finetune_pretrained``)."""
+    return [*shared, *(pretrained_only if arm.init == "pretrained" else ())]
+
+
 def task_tag(tasks: Sequence[str], all_tasks: Sequence[str]) -> str:
     """``all`` for the whole task list, else the names joined by ``+``."""
     return ALL if list(tasks) == list(all_tasks) else "+".join(tasks)
@@ -70,7 +77,10 @@ def _check(fractions: Sequence[float], seeds: Sequence[int], repeat: Mapping | N
 def _order(fractions: Sequence[float], first: Sequence[float]) -> list[float]:
     """The fractions with ``first`` (those present) in front, then the rest ascending."""
     fr = [float(f) for f in dict.fromkeys(float(f) for f in fractions)]
-    head = [f for f in first if any(math.isclose(f, g) for g in fr)]
+    head: list[float] = []
+    for f in first:  # once each: the check's fraction may be 1.0 too
+        if any(math.isclose(f, g) for g in fr) and not any(math.isclose(f, h) for h in head):
+            head.append(f)
     return [*head, *sorted(f for f in fr if not any(math.isclose(f, h) for h in head))]
 
 

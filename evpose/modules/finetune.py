@@ -99,6 +99,14 @@ class FinetuneModule(TrainingModule):
         joint_loss_kind: ``"l1"``, ``"smooth_l1"`` or ``"l2"`` for the 2D joints.
         heatmap_sigma_px: the standard deviation of the heatmap targets (px).
         freeze_backbone: train the heads only.
+        freeze_backbone_steps: keep the backbone's weights fixed for the first this many
+            optimisation steps, then train it too (linear probing, then fine-tuning: LP-FT,
+            Kumar et al. 2022). During those steps its gradients are dropped before the
+            optimiser step (and before gradient clipping, so the clipping norm is the heads');
+            AdamW skips a parameter without a gradient, so neither the update nor the weight
+            decay moves it and its moments start at the first step that trains it. The
+            learning-rate schedule runs on over the frozen steps (the backbone joins at the
+            rate the schedule has reached). 0: trained from the first step.
         backbone_lr_factor: the backbone's learning rate as a share of the heads' (e.g. 0.1
             for a pretrained backbone).
         graph: spec of the graph transform (used again at inference).
@@ -123,6 +131,7 @@ class FinetuneModule(TrainingModule):
         backbone_lr_factor: float = 1.0,
         graph: dict | None = None,
         config: dict | None = None,
+        freeze_backbone_steps: int = 0,
     ):
         super().__init__()
         weights = {**DEFAULT_LOSS_WEIGHTS, **(to_plain(loss_weights) or {})}
@@ -131,13 +140,19 @@ class FinetuneModule(TrainingModule):
             raise ValueError(f"unknown loss weight(s) {unknown}; valid: {', '.join(DEFAULT_LOSS_WEIGHTS)}")
         if backbone_lr_factor <= 0:
             raise ValueError(f"backbone_lr_factor must be > 0, got {backbone_lr_factor}")
+        if int(freeze_backbone_steps) != freeze_backbone_steps or freeze_backbone_steps < 0:
+            raise ValueError(f"freeze_backbone_steps must be an integer >= 0, got {freeze_backbone_steps}")
+        if freeze_backbone and freeze_backbone_steps:
+            raise ValueError("freeze_backbone=true freezes the backbone for the whole run; "
+                             "freeze_backbone_steps is for a frozen start only (set one of them)")
         net = to_plain(net)
         inputs = NodeInputSpec.from_dict(to_plain(input_spec))
         self.save_hyperparameters(
             {"net": net, "input_spec": inputs.as_dict(), "optimizer": to_plain(optimizer), "scheduler": to_plain(scheduler),
              "loss_weights": weights, "stage_weights": to_plain(stage_weights), "joint_loss_kind": joint_loss_kind,
              "heatmap_sigma_px": float(heatmap_sigma_px),
-             "freeze_backbone": bool(freeze_backbone), "backbone_lr_factor": float(backbone_lr_factor),
+             "freeze_backbone": bool(freeze_backbone), "freeze_backbone_steps": int(freeze_backbone_steps),
+             "backbone_lr_factor": float(backbone_lr_factor),
              "graph": to_plain(graph), "config": to_plain(config)}
         )
         for name in ("net", "optimizer", "scheduler", "graph"):
@@ -251,6 +266,19 @@ class FinetuneModule(TrainingModule):
             base_lr = build(self.hparams.optimizer).keywords.get("lr", 1e-3)
             groups.append({"params": backbone, "lr": base_lr * self.hparams.backbone_lr_factor, "name": "backbone"})
         return groups
+
+    def backbone_frozen_now(self) -> bool:
+        """Whether the coming optimisation step leaves the backbone as it is
+        (``freeze_backbone_steps``; not ``freeze_backbone``, whose backbone the optimiser never holds)."""
+        return self.global_step < self.hparams.freeze_backbone_steps
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # after the backward (and DDP's gradient averaging: every process drops the same
+        # gradients), before clipping and the step: a parameter without a gradient is skipped
+        # by the optimiser, weight decay and moments included
+        if self.backbone_frozen_now():
+            for p in self.net.backbone.parameters():
+                p.grad = None
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_info(self) -> dict:

@@ -8,6 +8,7 @@ from evpose.cli.label_efficiency import budget_overrides
 from evpose.cli.label_efficiency_plan import (
     Arm,
     ablation_task_sets,
+    arm_finetune_overrides,
     estimate,
     plan_ablation,
     plan_sweep,
@@ -28,6 +29,9 @@ def test_the_default_sweep_has_14_arms_checks_first():
     assert [a.fraction for a in arms[8:]] == [0.05, 0.05, 0.25, 0.25, 0.5, 0.5]
     assert {a.tasks for a in arms if a.init == "pretrained"} == {"all"}
     assert len(plan_sweep([0.1, 1.0], ["scratch"], [0, 1], None)) == 4
+    # the check's fraction 1.0 as well: each arm once, not twice
+    assert [a.name for a in plan_sweep([1.0, 0.5], ["scratch"], [0], None, first=(1.0, 1.0))] == ["scratch_f1_s0",
+                                                                                                   "scratch_f0.5_s0"]
 
 
 def test_seeds_and_names():
@@ -83,3 +87,13 @@ def test_estimate_from_rates():
     assert est["per_arm"] == 155.0 and est["arms"] == 2170.0 and est["pretraining"] == 400.0
     assert est["total"] == 2570.0 and est["complete"]
     assert not estimate(1, 7, 0, [None], speed)["complete"]
+
+
+def test_pretrained_only_overrides_leave_the_scratch_arms_as_they_were():
+    shared = ["trainer.max_steps=1000", "data.max_train_windows=null"]
+    scratch, pre = Arm("scratch", 0.1, 0), Arm("pretrained", 0.1, 0, "all")
+    lpft = ["freeze_backbone_steps=300"]
+    assert arm_finetune_overrides(scratch, shared, lpft) == shared  # a scratch arm of an earlier run is read back
+    assert arm_finetune_overrides(pre, shared, lpft) == [*shared, "freeze_backbone_steps=300"]  # last: they win
+    assert arm_finetune_overrides(Arm("pretrained", 0.1, 0, "inpaint"), shared, lpft)[-1] == "freeze_backbone_steps=300"
+    assert arm_finetune_overrides(pre, shared) == arm_finetune_overrides(pre, shared, []) == shared

@@ -155,3 +155,33 @@ def test_the_ablation_pretrains_each_task_set_once(tiny_dataset, tmp_path):
     assert "| all (inpaint+count) | 1 |" in table and "label fraction 100% for every row" in table
     arm = OmegaConf.load(tmp_path / "arms" / "pretrained-count_f1_s0" / "checkpoints" / "config.yaml")
     assert Path(arm.pretrained) == tmp_path / "pretrain" / "count" / "checkpoints" / "last.ckpt"
+
+
+def test_pretrained_only_overrides_reach_the_pretrained_arms_alone(tiny_dataset, tmp_path, pretrained_ckpt, monkeypatch):
+    base = [*overrides(tiny_dataset, tmp_path, steps=2), "label_efficiency.fractions=[1.0]",
+            "label_efficiency.repeat.fractions=[]", "label_efficiency.check.fraction=1.0", f"pretrained={pretrained_ckpt}"]
+    lpft = "label_efficiency.finetune_pretrained=" + as_list(["freeze_backbone_steps=5"])
+    summary = label_efficiency(compose_config("label_efficiency", [*base, lpft]))
+    assert [r["name"] for r in summary["arms"]] == ["scratch_f1_s0", "pretrained_f1_s0"]
+    assert summary["budget"]["finetune_pretrained_overrides"] == ["freeze_backbone_steps=5"]
+    steps = {}
+    for init in ("scratch", "pretrained"):
+        ckpt = read_checkpoint(tmp_path / "arms" / f"{init}_f1_s0" / "checkpoints" / "last.ckpt")
+        steps[init] = ckpt["hyper_parameters"]["freeze_backbone_steps"]
+        settings = json.loads((tmp_path / "arms" / f"{init}_f1_s0" / "arm.json").read_text())["settings"]
+        assert ("freeze_backbone_steps=5" in settings["finetune"]) == (init == "pretrained")
+    assert steps == {"scratch": 0, "pretrained": 5}
+    assert "pretrained arms only: freeze_backbone_steps=5" in (tmp_path / "label_efficiency.md").read_text()
+    # another pretrained-only setting in the same folder: the scratch arm is read back, the
+    # pretrained one refused (its settings differ), not mixed in
+    ft = Counter(finetune_cli.run)
+    monkeypatch.setattr(finetune_cli, "run", ft)
+    other = "label_efficiency.finetune_pretrained=" + as_list(["freeze_backbone_steps=1"])
+    with pytest.raises(ConfigError, match="made with other settings"):
+        label_efficiency(compose_config("label_efficiency", [*base, other]))
+    assert ft.calls == 0
+    # a bad pretrained-only override is refused before any arm runs
+    with pytest.raises(Exception, match="no_such_key"):
+        label_efficiency(compose_config("label_efficiency", [*base, "label_efficiency.finetune_pretrained=[no_such_key=1]",
+                                                             f"out_dir={tmp_path / 'bad'}"]))
+    assert ft.calls == 0
