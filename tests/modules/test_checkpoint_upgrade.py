@@ -1,5 +1,7 @@
 """Checkpoints of format 1 (evpose before the node input spec) still load, predict as they
-did, and give their backbone to fine-tuning; what cannot be recovered is a clear error."""
+did, and give their backbone to fine-tuning; what cannot be recovered is a clear error.
+Pretraining checkpoints before format 3 (heads that were their network alone) load with
+every head weight where the head keeps it now."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import torch
 from evpose.estimator import load_estimator
 from evpose.geometry import dhp19_cameras
 from evpose.modules import CheckpointError, FinetuneModule, PretrainModule, read_checkpoint
-from evpose.modules.checkpoints import upgrade_hyperparameters
+from evpose.modules.checkpoints import CHECKPOINT_FORMAT, upgrade_head_weights, upgrade_hyperparameters
 from evpose.types import make_events
 
 FIXTURES = Path(__file__).parent / "fixtures"  # made by fixtures/make_format1.py with evpose at 5bf6cdc
@@ -47,6 +49,17 @@ def test_old_modules_load_with_their_weights():
     pre = PretrainModule.load_from_checkpoint(PRETRAIN, map_location="cpu")
     assert pre.input_spec.channels == 21 and pre.backbone.in_channels == 21
     assert set(pre.tasks) == {"inpaint", "count", "refill", "future"}
+    # every weight of the file, the heads' moved to where the heads keep their networks now
+    old = torch.load(PRETRAIN, map_location="cpu", weights_only=True)["state_dict"]
+    moved = {"inpaint": "decoder.", "count": "decoder.", "refill": "net.", "future": ""}
+    want = {}
+    for k, v in old.items():
+        task = k.split(".")[1] if k.startswith("heads.") else None
+        want[k if task is None else f"heads.{task}.{moved[task]}{k[len(f'heads.{task}.'):]}"] = v
+    got = pre.state_dict()
+    assert set(got) == set(want)
+    for k, v in got.items():
+        torch.testing.assert_close(v, want[k], rtol=0, atol=0)
     ft = FinetuneModule.load_from_checkpoint(FINETUNE, map_location="cpu")
     state = torch.load(FINETUNE, map_location="cpu", weights_only=True)["state_dict"]
     for k, v in ft.state_dict().items():
@@ -77,3 +90,15 @@ def test_an_unrecoverable_layout_is_a_clear_error():
     no_graph = {**old, "graph": None, "config": None}
     with pytest.raises(CheckpointError, match="without the graph TORE depth"):
         upgrade_hyperparameters(no_graph, "old.ckpt")
+
+
+def test_head_weights_move_only_before_format_3():
+    state = {"heads.inpaint.out.0.weight": torch.ones(1), "heads.future.motion.0.bias": torch.zeros(1),
+             "backbone.w": torch.ones(2)}
+    prefixes = {"inpaint": "decoder.", "future": ""}
+    now = {"evpose": {"format": CHECKPOINT_FORMAT}, "state_dict": dict(state)}
+    upgrade_head_weights(now, prefixes)
+    assert now["state_dict"].keys() == state.keys()
+    old = {"evpose": {"format": 2}, "state_dict": dict(state)}
+    upgrade_head_weights(old, prefixes)
+    assert set(old["state_dict"]) == {"heads.inpaint.decoder.out.0.weight", "heads.future.motion.0.bias", "backbone.w"}
