@@ -158,28 +158,33 @@ def upgrade_hyperparameters(hp: dict[str, Any], path="checkpoint") -> dict[str, 
     return hp
 
 
-def upgrade_head_weights(checkpoint: dict[str, Any], prefixes: dict[str, str]) -> None:
-    """Move the pretext head weights of a checkpoint before format 3 (in place).
+def upgrade_head_weights(checkpoint: dict[str, Any], prefixes: dict[str, str], expected) -> None:
+    """Move the pretext head weights of a checkpoint written before format 3 (in place).
 
     Before format 3 some heads were their network alone, its weights under ``heads.<task>.``;
-    now the head module keeps it under ``heads.<task>.<prefix>`` (e.g. ``decoder.``).
-    Checkpoints of format 3 and later, and tasks with an empty prefix, are left as they are.
+    now the head module keeps it under ``heads.<task>.<prefix>`` (e.g. ``decoder.``). A
+    task's weights move when they are not where the module keeps them and are once prefixed,
+    so the file's own layout decides (also for a file without an ``evpose`` entry); weights
+    already in place, and tasks with an empty prefix, are left as they are.
 
     Args:
-        checkpoint: a Lightning checkpoint (its ``evpose`` entry says the format; none: 1).
+        checkpoint: a Lightning checkpoint.
         prefixes: ``{task: prefix}`` (:attr:`evpose.pretext.TaskHead.format2_prefix`).
+        expected: the state-dict keys of the module the checkpoint is loaded into.
     """
-    meta = checkpoint.get("evpose")
-    fmt = int(meta.get("format", 1)) if isinstance(meta, dict) else 1
     state = checkpoint.get("state_dict")
-    if fmt >= 3 or not isinstance(state, dict):
+    if not isinstance(state, dict):
         return
+    expected = set(expected)
     for task, prefix in prefixes.items():
         old = f"heads.{task}."
-        if not prefix:
+        keys = [k for k in state if k.startswith(old)]
+        if not prefix or not keys or all(k in expected for k in keys):
             continue
-        for key in [k for k in state if k.startswith(old)]:
-            state[old + prefix + key[len(old):]] = state.pop(key)
+        moved = {old + prefix + k[len(old):]: k for k in keys}
+        if all(new in expected for new in moved):
+            for new, k in moved.items():
+                state[new] = state.pop(k)
 
 
 def _check_kind(path, meta: dict, kind) -> None:

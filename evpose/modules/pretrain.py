@@ -106,7 +106,8 @@ class PretrainModule(TrainingModule):
         """Checkpoints before format 3 kept a head that was its network alone under
         ``heads.<task>.``; its weights move to where the head keeps that network now
         (:attr:`evpose.pretext.TaskHead.format2_prefix`)."""
-        upgrade_head_weights(checkpoint, {name: head.format2_prefix for name, head in self.heads.items()})
+        prefixes = {name: head.format2_prefix for name, head in self.heads.items()}
+        upgrade_head_weights(checkpoint, prefixes, self.state_dict().keys())
 
     def checkpoint_info(self) -> dict:
         return {"tasks": list(self.tasks)}

@@ -14,7 +14,7 @@ import torch
 from evpose.estimator import load_estimator
 from evpose.geometry import dhp19_cameras
 from evpose.modules import CheckpointError, FinetuneModule, PretrainModule, read_checkpoint
-from evpose.modules.checkpoints import CHECKPOINT_FORMAT, upgrade_head_weights, upgrade_hyperparameters
+from evpose.modules.checkpoints import upgrade_head_weights, upgrade_hyperparameters
 from evpose.types import make_events
 
 FIXTURES = Path(__file__).parent / "fixtures"  # made by fixtures/make_format1.py with evpose at 5bf6cdc
@@ -92,13 +92,21 @@ def test_an_unrecoverable_layout_is_a_clear_error():
         upgrade_hyperparameters(no_graph, "old.ckpt")
 
 
-def test_head_weights_move_only_before_format_3():
+def test_head_weights_move_only_from_the_old_layout():
     state = {"heads.inpaint.out.0.weight": torch.ones(1), "heads.future.motion.0.bias": torch.zeros(1),
              "backbone.w": torch.ones(2)}
     prefixes = {"inpaint": "decoder.", "future": ""}
-    now = {"evpose": {"format": CHECKPOINT_FORMAT}, "state_dict": dict(state)}
-    upgrade_head_weights(now, prefixes)
-    assert now["state_dict"].keys() == state.keys()
-    old = {"evpose": {"format": 2}, "state_dict": dict(state)}
-    upgrade_head_weights(old, prefixes)
-    assert set(old["state_dict"]) == {"heads.inpaint.decoder.out.0.weight", "heads.future.motion.0.bias", "backbone.w"}
+    expected = {"heads.inpaint.decoder.out.0.weight", "heads.future.motion.0.bias", "backbone.w"}
+    old = {"state_dict": dict(state)}  # (no evpose entry: the layout decides)
+    upgrade_head_weights(old, prefixes, expected)
+    assert set(old["state_dict"]) == expected
+    now = {"state_dict": dict(old["state_dict"])}
+    upgrade_head_weights(now, prefixes, expected)  # in place already: nothing moves
+    assert set(now["state_dict"]) == expected
+    # a head whose network has a child of the prefix's name (refill's NodeHead keeps 'net')
+    nested = {"state_dict": {"heads.refill.net.weight": torch.ones(1)}}
+    upgrade_head_weights(nested, {"refill": "net."}, {"heads.refill.net.net.weight"})
+    assert set(nested["state_dict"]) == {"heads.refill.net.net.weight"}
+    foreign = {"state_dict": {"heads.inpaint.other.weight": torch.ones(1)}}
+    upgrade_head_weights(foreign, prefixes, expected)  # fits neither layout: left for load_state_dict to name
+    assert set(foreign["state_dict"]) == {"heads.inpaint.other.weight"}
