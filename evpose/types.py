@@ -155,6 +155,11 @@ PART_NAMES: tuple[str, ...] = (
     "shin_foot_l",
 )
 NUM_PARTS = len(PART_NAMES)
+
+#: What the first dimension of a per-window tensor runs over (a task's target or output):
+#: one row per window, one per graph node; a third kind is one per query point of a named
+#: query set, whose level is that set's ``Data`` key (e.g. ``box_query_pos``).
+WINDOW_LEVEL, NODE_LEVEL = "window", "node"
 PART_INDEX: dict[str, int] = {name: i for i, name in enumerate(PART_NAMES)}
 
 

@@ -36,13 +36,10 @@ def selected_tasks(cfg: DictConfig) -> DictConfig:
     return OmegaConf.create({n: OmegaConf.to_container(cfg.pretext_tasks[n], resolve=True) for n in names})
 
 
-#: Pretext tasks that need per-event part labels (from the data or the part labeller).
-PART_LABEL_TASKS = ("refill",)
-
-
-def check_part_labels(specs: DictConfig, datamodule, labeller) -> None:
-    """Refuse tasks that need part labels on data without them (and no part labeller), e.g.
-    imported recordings; say what ``future`` leaves out there.
+def check_part_labels(tasks: dict, datamodule, labeller) -> None:
+    """Refuse tasks whose encoder requires part labels (``part_labels="required"``) on data
+    without them (and no part labeller), e.g. imported recordings; say which tasks leave
+    something out there (``"optional"``).
 
     Raises:
         ConfigError: naming the task, the dataset and the tasks that need no labels.
@@ -56,19 +53,20 @@ def check_part_labels(specs: DictConfig, datamodule, labeller) -> None:
         labelled = all(r.has_labels(cam, "part") for cam in r.camera_names)
     if labelled:
         return
-    needing = [n for n in specs if n in PART_LABEL_TASKS]
+    needing = [n for n, t in tasks.items() if t.encoder.part_labels == "required"]
     if needing:
         raise ConfigError(
             f"pretext task(s) {', '.join(needing)} need per-event part labels, which {first} lacks (imported recordings "
             "have none, and without poses the part labeller cannot make them); leave them out, e.g. "
             "pretext=[inpaint,count,future] (the default of data=folder)"
         )
-    if "future" in specs:
-        log.info("future: no part labels in %s: its part-motion target is left out (event occupancy only)", first)
+    for name in (n for n, t in tasks.items() if t.encoder.part_labels == "optional"):
+        log.info("%s: no part labels in %s: what it predicts of the parts is left out", name, first)
 
 
 def run(cfg: DictConfig) -> dict:
     """Pretrain as ``cfg`` says; returns the paths of the checkpoints and the run folder."""
+    from ..data.node_inputs import NodeInputSpec
     from ..modules import PretrainModule
     from ..pretext import PretextTransform
     from ..pretext.summary import pretext_table
@@ -76,25 +74,27 @@ def run(cfg: DictConfig) -> dict:
     specs = selected_tasks(cfg)
     resume = check_resume(cfg.get("ckpt_path"), "pretrain")
     L.seed_everything(cfg.seed, workers=True)
-    tasks = {name: instantiate(spec) for name, spec in specs.items()}
     graph = instantiate(cfg.graph)
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
-    train_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=None, part_labeller=labeller)
-    val_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=cfg.seed, part_labeller=labeller)
-    # pose labels are not used by the losses; the part labeller needs the 2D pose of each window
-    datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys,
-                             labels=bool(cfg.data.get("labels")) and labeller is not None)
-    datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
-    check_part_labels(specs, datamodule, labeller)
+    # the tasks are built once, by the module (from their specs, as a checkpoint rebuilds them);
+    # the data transforms run the same tasks' encoders
     module = PretrainModule(
         backbone=cfg.model.backbone,
-        input_spec=train_tf.input_spec,
+        input_spec=NodeInputSpec(graph.tore_k, cfg.model.num_parts),
         tasks=specs,
         optimizer=cfg.optimizer,
         scheduler=cfg.get("scheduler"),
         graph=cfg.graph,
         config=resolved(cfg),
     )
+    tasks = module.tasks
+    train_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=None, part_labeller=labeller)
+    val_tf = PretextTransform(graph, tasks, num_parts=cfg.model.num_parts, seed=cfg.seed, part_labeller=labeller)
+    # pose labels are not used by the losses; the part labeller needs the 2D pose of each window
+    datamodule = instantiate(cfg.data, transform=train_tf, eval_transform=val_tf, follow_batch=train_tf.query_keys,
+                             labels=bool(cfg.data.get("labels")) and labeller is not None)
+    datamodule.prepare_data()  # a folder without a dataset is an error before any training
+    check_part_labels(tasks, datamodule, labeller)
     out_dir = Path(cfg.paths.output_dir)
     save_config(cfg, out_dir / "checkpoints")
     trainer = make_trainer(cfg)

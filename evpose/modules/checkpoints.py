@@ -8,7 +8,11 @@ checked before anything is built.
 Checkpoints of an older format are brought up to date as they are read
 (:func:`upgrade_hyperparameters`): format 1 (evpose before the node input spec) kept the
 backbone's ``in_channels`` in its spec; format 2 keeps ``input_spec`` (the node feature
-layout, :class:`evpose.data.NodeInputSpec`) and the width follows from it.
+layout, :class:`evpose.data.NodeInputSpec`) and the width follows from it. Format 3 (the
+pretext task contract: encoder and head) keeps a pretext head's network inside the head
+module, e.g. inpainting's query decoder under ``heads.inpaint.decoder.`` where format 2 had
+it under ``heads.inpaint.``; :func:`upgrade_head_weights` moves the weights of older files
+(the hyperparameters, the task specs, are unchanged).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_KINDS = ("pretrain", "finetune")
 #: Version of the checkpoint contents written by evpose's modules (see the module docstring).
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 #: Types beyond tensors and plain values that evpose and Lightning checkpoints may hold
 #: (``torch.load(weights_only=True)`` refuses everything else). Checkpoints written by
 #: evpose's modules with the shipped callbacks and loggers need none.
@@ -152,6 +156,35 @@ def upgrade_hyperparameters(hp: dict[str, Any], path="checkpoint") -> dict[str, 
     else:
         hp["backbone"] = backbone
     return hp
+
+
+def upgrade_head_weights(checkpoint: dict[str, Any], prefixes: dict[str, str], expected) -> None:
+    """Move the pretext head weights of a checkpoint written before format 3 (in place).
+
+    Before format 3 some heads were their network alone, its weights under ``heads.<task>.``;
+    now the head module keeps it under ``heads.<task>.<prefix>`` (e.g. ``decoder.``). A
+    task's weights move when they are not where the module keeps them and are once prefixed,
+    so the file's own layout decides (also for a file without an ``evpose`` entry); weights
+    already in place, and tasks with an empty prefix, are left as they are.
+
+    Args:
+        checkpoint: a Lightning checkpoint.
+        prefixes: ``{task: prefix}`` (:attr:`evpose.pretext.TaskHead.format2_prefix`).
+        expected: the state-dict keys of the module the checkpoint is loaded into.
+    """
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, dict):
+        return
+    expected = set(expected)
+    for task, prefix in prefixes.items():
+        old = f"heads.{task}."
+        keys = [k for k in state if k.startswith(old)]
+        if not prefix or not keys or all(k in expected for k in keys):
+            continue
+        moved = {old + prefix + k[len(old):]: k for k in keys}
+        if all(new in expected for new in moved):
+            for new, k in moved.items():
+                state[new] = state.pop(k)
 
 
 def _check_kind(path, meta: dict, kind) -> None:

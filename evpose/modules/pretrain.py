@@ -9,17 +9,19 @@ from torch import nn
 
 from ..data.node_inputs import NodeInputSpec
 from .build import build, check_spec, sized_backbone, to_plain
-from .checkpoints import CHECKPOINT_FORMAT  # noqa: F401  (kept importable from here)
+from .checkpoints import CHECKPOINT_FORMAT, upgrade_head_weights  # noqa: F401  (kept importable from here)
 from .training import TrainingModule
 
 log = logging.getLogger(__name__)
 
 
 class PretrainModule(TrainingModule):
-    """Backbone + one head per enabled pretext task; the loss is the weighted sum of the
-    task losses. Logs ``train/<task>/loss``, ``train/loss``, ``train/skipped`` (windows a
-    corruption refused) and, per validation epoch, every task's metrics and baselines as
-    ``val/<task>/<metric>``.
+    """Backbone + the head of every enabled pretext task; the loss is the weighted sum of the
+    task losses. The tasks are built once, here, from their specs (:attr:`tasks`, each with its
+    encoder and weight; their heads in :attr:`heads`): the data transform takes the same
+    objects (``PretextTransform(graph, module.tasks)``). Logs ``train/<task>/loss``,
+    ``train/loss``, ``train/skipped`` (windows a corruption refused) and, per validation
+    epoch, every task's metrics and baselines as ``val/<task>/<metric>``.
 
     Every argument is a plain value (dicts with ``_target_``), kept as hyperparameters, so
     ``PretrainModule.load_from_checkpoint(path)`` rebuilds the module from the file alone.
@@ -64,19 +66,25 @@ class PretrainModule(TrainingModule):
         for name in ("backbone", "tasks", "optimizer", "scheduler", "graph"):
             check_spec(self.hparams[name], name)
         self.backbone = build(sized_backbone(backbone, inputs.channels))
+        #: ``{name: PretextTask}``: each task's encoder (for the data transform) and weight
         self.tasks = {name: build(spec) for name, spec in tasks.items()}
         self.heads = nn.ModuleDict({name: t.build_head(self.backbone.channels) for name, t in self.tasks.items()})
-        self.val_metrics = nn.ModuleDict({name: t.make_metrics() for name, t in self.tasks.items()})
+        self.val_metrics = nn.ModuleDict({name: head.metrics() for name, head in self.heads.items()})
+
+    @property
+    def output_levels(self) -> dict[str, dict[str, str]]:
+        """``{task: {output: level}}`` of the heads' outputs (:func:`evpose.viz.unbatch_window`)."""
+        return {name: dict(head.outputs) for name, head in self.heads.items()}
 
     # ------------------------------------------------------------------ forward
     def forward(self, batch) -> dict[str, dict[str, torch.Tensor]]:
         """Every task's head outputs on a batch of corrupted graphs."""
         feats = self.backbone(batch.x, batch.pos, batch.batch, batch.edge_index, batch.num_graphs,
                               cam_R=getattr(batch, "cam_R", None))
-        return {name: task.forward_head(self.heads[name], feats, batch) for name, task in self.tasks.items()}
+        return {name: head(feats, batch) for name, head in self.heads.items()}
 
     def losses(self, outs, batch) -> dict[str, torch.Tensor]:
-        return {name: task.loss(outs[name], batch) for name, task in self.tasks.items()}
+        return {name: head.loss(outs[name], batch) for name, head in self.heads.items()}
 
     def loss_weight(self, term: str) -> float:
         return self.tasks[term].weight
@@ -91,8 +99,15 @@ class PretrainModule(TrainingModule):
         return outs, total
 
     def update_metrics(self, outs, batch) -> None:
-        for name, task in self.tasks.items():
-            task.update_metrics(self.val_metrics[name], outs[name], batch)
+        for name, head in self.heads.items():
+            head.update_metrics(self.val_metrics[name], outs[name], batch)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Checkpoints before format 3 kept a head that was its network alone under
+        ``heads.<task>.``; its weights move to where the head keeps that network now
+        (:attr:`evpose.pretext.TaskHead.format2_prefix`)."""
+        prefixes = {name: head.format2_prefix for name, head in self.heads.items()}
+        upgrade_head_weights(checkpoint, prefixes, self.state_dict().keys())
 
     def checkpoint_info(self) -> dict:
         return {"tasks": list(self.tasks)}

@@ -6,26 +6,44 @@
 - :mod:`~evpose.pretext.future`: predict where the next events fire and how each part moves.
 - :mod:`~evpose.pretext.onset`: predict when each blanked cell fires first (off by default).
 
-:class:`PretextTransform` corrupts windows for the enabled tasks and builds their graphs;
-:class:`~evpose.modules.PretrainModule` trains the shared backbone with a head per task.
+Every task is an encoder (data side, :class:`Encoder`) and a head (model side,
+:class:`TaskHead`) made from one spec (:class:`PretextTask`; the contract is in
+:mod:`~evpose.pretext.base`). :class:`PretextTransform` runs the enabled tasks' encoders on
+windows and builds their graphs; :class:`~evpose.modules.PretrainModule` trains the shared
+backbone with their heads.
 """
 
-from .base import GraphFrame, PretextTask
-from .count import CountTask
-from .future import FutureTask
-from .inpaint import BoxMasking, InpaintTask
-from .onset import OnsetTask
-from .refill import RefillTask
+from .base import EDGES, NODE, WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
+from .count import CountHead, CountTask
+from .future import FutureHead, FutureSplit, FutureTask
+from .inpaint import BoxMasking, InpaintHead, InpaintTask
+from .onset import OnsetBlanking, OnsetHead, OnsetTask
+from .refill import RefillHead, RefillMasking, RefillTask
 from .transform import PretextTransform
 
 __all__ = [
+    "EDGES",
+    "NODE",
+    "WINDOW",
     "BoxMasking",
+    "CountHead",
     "CountTask",
+    "Encoder",
+    "FutureHead",
+    "FutureSplit",
     "FutureTask",
     "GraphFrame",
+    "InpaintHead",
     "InpaintTask",
+    "Key",
+    "Keys",
+    "OnsetBlanking",
+    "OnsetHead",
     "OnsetTask",
     "PretextTask",
     "PretextTransform",
+    "RefillHead",
+    "RefillMasking",
     "RefillTask",
+    "TaskHead",
 ]

@@ -1,31 +1,46 @@
-"""The contract every pretext task follows.
+"""The contract every pretext task follows: an encoder (data side) and a head (model side),
+both made from one spec.
 
-A task is a plain object (picklable: it travels into DataLoader workers) with four parts:
+- The **encoder** (:class:`Encoder`, a plain picklable object: it travels into the
+  DataLoader workers) turns a window into the model's input and the task's targets:
+  ``corrupt(events, frame, sample, rng) -> (events, targets)`` hides something in the
+  window's events and returns what was hidden (None: the window cannot be used); tasks with
+  the same ``corruption_key`` share one corruption (the first task's, in ``order``), e.g.
+  inpainting and missing-count prediction. ``attach(data, targets, rng, inputs) -> data``
+  writes the targets (and query points) onto the graph of the corrupted events and applies
+  node-level corruptions through the blocks of ``x`` that ``inputs`` (the
+  :class:`~evpose.data.NodeInputSpec`) names. Every ``Data`` attribute it writes is declared
+  in ``keys`` (:class:`Keys` of :class:`Key`: the name and what its rows run over: windows,
+  nodes or the points of a query set), so the head, the transform (query sets, their
+  neighbours) and the plots read them from the declaration, never by a name of their own.
+- The **head** (:class:`TaskHead`, an ``nn.Module`` on the shared backbone):
+  ``forward(features, batch) -> {output: tensor}`` (each output's level declared in
+  ``outputs``), ``loss(out, batch)``, ``metrics()`` (the model's metric and the trivial
+  baselines it must beat, ``baseline_<metric>_<name>``) and ``update_metrics``.
+- The **task** (:class:`PretextTask`, what a spec in ``conf/pretext_tasks/`` names) takes the
+  spec's values, makes the encoder (``task.encoder``) and builds the head on demand
+  (``task.build_head(channels)``); ``weight`` weighs its loss in the pretraining objective.
 
-1. a corruption on the window's events, ``corrupt(events, frame, sample, rng) -> (events, targets)``,
-   that hides something and returns what was hidden (or None when the window cannot be
-   used); tasks with the same ``corruption_key`` share one corruption (the first task's
-   parameters), e.g. inpainting and missing-count prediction;
-2. ``attach(data, targets, rng, inputs) -> data``: write the targets (and query points) onto
-   the event graph built from the corrupted events, and apply node-level corruptions (to
-   the blocks of ``x`` that ``inputs``, the :class:`~evpose.data.NodeInputSpec`, names);
-3. ``build_head(channels)``: the head (an ``nn.Module``) on the shared backbone;
-4. ``loss(out, batch)``, ``make_metrics()`` and ``update_metrics(metrics, out, batch)``:
-   the loss, the metric and the trivial baseline it must beat, logged side by side.
-
-Tasks run in the fixed order of their ``order`` (future split first, then boxes, then
+Encoders run in the fixed order of their ``order`` (future split first, then boxes, then
 blanking, then node-level masking) so they compose.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from ..data.graph_data import nbr_key
 from ..data.node_inputs import NodeInputSpec
+from ..types import NODE_LEVEL, WINDOW_LEVEL
+
+WINDOW, NODE = WINDOW_LEVEL, NODE_LEVEL
+#: The level of a (2, E) edge index between a window's nodes (PyG offsets it when batching).
+EDGES = "edges"
 
 
 @dataclass(frozen=True)
@@ -52,30 +67,95 @@ class GraphFrame:
         ).astype(np.float32)
 
 
-class PretextTask:
-    """Base class; see the module docstring.
+@dataclass(frozen=True)
+class Key:
+    """A ``Data`` attribute an encoder writes and what its first dimension runs over.
 
-    Args:
-        weight: weight of this task's loss in the pretraining objective.
+    Attributes:
+        name: the attribute (``box_count``).
+        level: :data:`WINDOW` (one row per window), :data:`NODE` (one per graph node),
+            :data:`EDGES` (a ``(2, E)`` node index) or the name of a query set (one per query
+            point; a query set's own key has its own name as level, see :meth:`queries`).
     """
 
-    #: short name, used in logs (train/<name>/...) and configs (pretext=[<name>, ...])
-    name: str = ""
-    #: tasks with the same key share one event corruption (None: no event corruption)
+    name: str
+    level: str
+
+    @classmethod
+    def queries(cls, name: str) -> "Key":
+        """A query set: ``(Q, 3)`` points in graph coordinates, ``name`` ending in
+        ``_query_pos`` (PyG batches them with ``<name>_batch`` and ``<name>_ptr``; the
+        transform finds their nearest nodes, :func:`~evpose.data.graph_data.nbr_key`)."""
+        nbr_key(name)  # (checks the name)
+        return cls(name, name)
+
+    @property
+    def is_queries(self) -> bool:
+        return self.level == self.name
+
+    def of(self, data) -> Any:
+        """The attribute of a graph or batch (``data[name]``; KeyError when absent)."""
+        return data[self.name]
+
+    def get(self, data, default=None) -> Any:
+        """The attribute, or ``default`` when ``data`` lacks it."""
+        value = getattr(data, self.name, None)
+        return default if value is None else value
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Keys:
+    """The keys of one task, by role (``keys.count``), iterable and picklable.
+
+    Example: ``Keys(query=Key.queries("box_query_pos"), count=Key("box_count", "box_query_pos"))``.
+    """
+
+    def __init__(self, **keys: Key):
+        self.__dict__.update(keys)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.__dict__.values())
+
+    def __getattr__(self, role: str) -> Key:  # only for roles it lacks: a clear error
+        raise AttributeError(f"no key {role!r} among {list(self.__dict__)}")
+
+    def __getstate__(self):
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    @property
+    def queries(self) -> list[str]:
+        """The query sets among the keys."""
+        return [k.name for k in self if k.is_queries]
+
+    def __repr__(self) -> str:
+        return f"Keys({', '.join(f'{r}={k.name!r}' for r, k in self.__dict__.items())})"
+
+
+class Encoder:
+    """Data side of a task; see the module docstring. Picklable: plain values only.
+
+    Attributes:
+        keys: the ``Data`` attributes :meth:`attach` writes (:class:`Keys`).
+        corruption_key: encoders with the same key share one event corruption (None: none).
+        order: position in the pipeline (lower runs first).
+        needs_part_input: works on the part-label block of the node features (num_parts > 0).
+        part_labels: what it makes of the events' part labels: ``"unused"``, ``"optional"``
+            (it leaves out what it predicts of the parts without them) or ``"required"``.
+        k: nearest nodes found for each point of the encoder's query sets (in the transform).
+    """
+
+    keys: Keys = Keys()
     corruption_key: str | None = None
-    #: position of the corruption in the pipeline (lower runs first)
     order: int = 100
-    #: Data attributes holding query points (PyG makes ``<name>_batch`` vectors for them)
-    query_keys: tuple[str, ...] = ()
-    #: the task works on the part-label input block of the node features (num_parts > 0)
     needs_part_input: bool = False
+    part_labels: str = "unused"
+    k: int = 0
 
-    def __init__(self, weight: float = 1.0):
-        if weight < 0:
-            raise ValueError(f"{self.name}: task weight must be >= 0, got {weight}")
-        self.weight = float(weight)
-
-    # ------------------------------------------------------------------ data side
     def corrupt(
         self, events: np.ndarray, frame: GraphFrame, sample: dict, rng: np.random.Generator
     ) -> tuple[np.ndarray, dict] | None:
@@ -84,39 +164,95 @@ class PretextTask:
 
     def attach(self, data: Data, targets: dict, rng: np.random.Generator, inputs: NodeInputSpec) -> Data | None:
         """Put targets and query points on the graph (and corrupt the node input blocks
-        ``inputs`` names)."""
+        ``inputs`` names); writes exactly :attr:`keys`."""
         return data
 
-    # ------------------------------------------------------------------ model side
-    def build_head(self, channels: int) -> nn.Module:
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+class TaskHead(nn.Module):
+    """Model side of a task; see the module docstring.
+
+    Attributes:
+        outputs: ``{output: level}`` of :meth:`forward`'s outputs (levels as in :class:`Key`).
+        format2_prefix: see the attribute's comment (checkpoint upgrade).
+    """
+
+    outputs: dict[str, str] = {}
+    #: where the head's weights lay under ``heads.<task>.`` in checkpoints before format 3,
+    #: when the head was its network alone: its weights now lie under ``heads.<task>.<prefix>``
+    format2_prefix: str = ""
+
+    def forward(self, features, batch) -> dict[str, Tensor]:
+        """The outputs on a batch; ``features`` is the backbone's output
+        (:class:`~evpose.models.refine.BackboneOutput`: ``features``, ``pos``, ``batch``, ...)."""
         raise NotImplementedError
-
-    def forward_head(self, head: nn.Module, feats, batch) -> dict[str, Tensor]:
-        """Run the head on the backbone output (default: ``head(feats, batch)``)."""
-        return head(feats, batch)
-
-    @staticmethod
-    def decode_queries(decoder: nn.Module, feats, batch, key: str, query_feat: Tensor | None = None) -> Tensor:
-        """Run a :class:`~evpose.models.heads.QueryDecoder` at the query points
-        ``batch[key]``, sharing their nearest-node search with other heads on the same points."""
-        query, query_batch = batch[key], batch[f"{key}_batch"]
-        nbr = key[: -len("_pos")] + "_nbr"
-        if nbr in batch:  # found by the data transform
-            nbrs = batch[nbr]
-        else:
-            nbrs = feats.query_neighbours(query, query_batch, decoder.k, key)
-        return decoder(feats.features[-1], feats.pos, feats.batch, query, query_batch, feats.num_graphs, nbrs, query_feat)
 
     def loss(self, out: dict[str, Tensor], batch) -> Tensor:
         raise NotImplementedError
 
-    def make_metrics(self) -> nn.ModuleDict:
+    def metrics(self) -> nn.ModuleDict:
         """torchmetrics objects, the model's and the baselines' (keys become log names)."""
         return nn.ModuleDict()
 
     def update_metrics(self, metrics: nn.ModuleDict, out: dict[str, Tensor], batch) -> None:
         pass
 
+    @staticmethod
+    def decode_queries(decoder: nn.Module, feats, batch, key: Key, query_feat: Tensor | None = None) -> Tensor:
+        """Run a :class:`~evpose.models.heads.QueryDecoder` at the points of the query set
+        ``key``, with their nearest nodes as the transform found them (``<set>_nbr``), or
+        searched here (shared with other heads on the same points) when the batch lacks them."""
+        query, query_batch = key.of(batch), batch[f"{key.name}_batch"]
+        nbr = nbr_key(key.name)
+        if nbr in batch:  # found by the data transform
+            nbrs = batch[nbr]
+        else:
+            nbrs = feats.query_neighbours(query, query_batch, decoder.k, key.name)
+        return decoder(feats.features[-1], feats.pos, feats.batch, query, query_batch, feats.num_graphs, nbrs, query_feat)
+
+
+class PretextTask:
+    """A pretext task as a spec names it: the encoder, the head's make, the loss weight.
+
+    Subclasses set :attr:`name` and :attr:`head_class`, and split their spec's values in
+    ``__init__`` between the encoder (``super().__init__(weight, encoder, **head_params)``)
+    and the head (``head_class(channels, encoder, **head_params)``).
+
+    Args:
+        weight: weight of this task's loss in the pretraining objective.
+        encoder: the data side.
+        head_params: the head's own values.
+    """
+
+    #: short name, used in logs (train/<name>/...) and configs (pretext=[<name>, ...])
+    name: str = ""
+    #: the head's class
+    head_class: type[TaskHead] = TaskHead
+
+    def __init__(self, weight: float, encoder: Encoder, **head_params):
+        if weight < 0:
+            raise ValueError(f"{self.name}: task weight must be >= 0, got {weight}")
+        self.weight = float(weight)
+        self.encoder = encoder
+        self.head_params = head_params
+
+    def build_head(self, channels: int) -> TaskHead:
+        """The head on a backbone of ``channels`` output features."""
+        return self.head_class(channels, self.encoder, **self.head_params)
+
+    @property
+    def keys(self) -> Keys:
+        """The ``Data`` attributes the encoder writes."""
+        return self.encoder.keys
+
+    @property
+    def output_levels(self) -> dict[str, str]:
+        """``{output: level}`` of the head's outputs."""
+        return dict(self.head_class.outputs)
+
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({params})"
+        params = ", ".join(f"{k}={v!r}" for k, v in self.head_params.items())
+        return f"{type(self).__name__}(weight={self.weight:g}, encoder={self.encoder!r}{', ' if params else ''}{params})"

@@ -15,9 +15,47 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.heads import QueryDecoder
-from .base import PretextTask
-from .inpaint import BoxMasking, attach_box_targets
+from .base import PretextTask, TaskHead
+from .inpaint import BOX_KEYS, BoxMasking
 from .metrics import ConstantMeanMAE, MeanAbsError
+
+
+class CountHead(TaskHead):
+    """A log-rate per query cell from a query decoder.
+
+    Args:
+        channels: backbone width.
+        encoder: the task's :class:`~evpose.pretext.inpaint.BoxMasking` (its box size sets the
+            decoder's scale).
+    """
+
+    outputs = {"log_rate": BOX_KEYS.query.name}
+    #: before checkpoint format 3 the head was its decoder (weights under ``heads.<task>.``)
+    format2_prefix = "decoder."
+
+    def __init__(self, channels: int, encoder: BoxMasking):
+        super().__init__()
+        self.decoder = QueryDecoder(channels, 1, k=encoder.k, scale=float(encoder.box_px[0]) / 2)
+
+    def forward(self, features, batch):
+        out = self.decode_queries(self.decoder, features, batch, BOX_KEYS.query)
+        return {"log_rate": out[:, 0]}
+
+    def loss(self, out, batch):
+        return F.poisson_nll_loss(out["log_rate"], BOX_KEYS.count.of(batch), log_input=True, full=False)
+
+    @staticmethod
+    def predicted_count(out) -> torch.Tensor:
+        """The expected count of each cell, ``exp(log_rate)``."""
+        return out["log_rate"].detach().clamp(max=20).exp()
+
+    def metrics(self) -> nn.ModuleDict:
+        return nn.ModuleDict({"mae": MeanAbsError(), "baseline_mae_mean": ConstantMeanMAE()})
+
+    def update_metrics(self, metrics, out, batch):
+        count = BOX_KEYS.count.of(batch)
+        metrics["mae"].update(self.predicted_count(out), count)
+        metrics["baseline_mae_mean"].update(count)
 
 
 class CountTask(PretextTask):
@@ -31,9 +69,7 @@ class CountTask(PretextTask):
     """
 
     name = "count"
-    corruption_key = "boxes"
-    order = 10
-    query_keys = ("box_query_pos",)
+    head_class = CountHead
 
     def __init__(
         self,
@@ -47,35 +83,4 @@ class CountTask(PretextTask):
         min_events: int = 200,
         k: int = 8,
     ):
-        super().__init__(weight)
-        self.masking = BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events)
-        self.k = int(k)
-
-    def corrupt(self, events, frame, sample, rng):
-        return self.masking(events, frame, rng)
-
-    def attach(self, data, targets, rng, inputs):
-        attach_box_targets(data, targets)
-        return data
-
-    def build_head(self, channels: int) -> nn.Module:
-        return QueryDecoder(channels, 1, k=self.k, scale=float(self.masking.box_px[0]) / 2)
-
-    def forward_head(self, head, feats, batch):
-        out = self.decode_queries(head, feats, batch, "box_query_pos")
-        return {"log_rate": out[:, 0]}
-
-    def loss(self, out, batch):
-        return F.poisson_nll_loss(out["log_rate"], batch.box_count, log_input=True, full=False)
-
-    @staticmethod
-    def predicted_count(out) -> torch.Tensor:
-        """The expected count of each cell, ``exp(log_rate)``."""
-        return out["log_rate"].detach().clamp(max=20).exp()
-
-    def make_metrics(self) -> nn.ModuleDict:
-        return nn.ModuleDict({"mae": MeanAbsError(), "baseline_mae_mean": ConstantMeanMAE()})
-
-    def update_metrics(self, metrics, out, batch):
-        metrics["mae"].update(self.predicted_count(out), batch.box_count)
-        metrics["baseline_mae_mean"].update(batch.box_count)
+        super().__init__(weight, BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events, k))

@@ -34,54 +34,49 @@ from ..models.heads import QueryDecoder
 from ..models.layers import mlp
 from ..models.scatter import scatter_mean_rows
 from ..types import NUM_PARTS
-from .base import GraphFrame, PretextTask
+from .base import WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
 from .metrics import BinaryF1, MeanOf
 
+_QUERY = "future_query_pos"
+#: What the future split writes on the graph.
+FUTURE_KEYS = Keys(
+    query=Key.queries(_QUERY),  # (Q, 3) cell centres, at the split time
+    occ=Key("future_occ", _QUERY),  # (Q, 2) future occupancy per polarity (ON, OFF)
+    present_occ=Key("future_present_occ", _QUERY),  # (Q, 2) occupancy in the present slab
+    query_feat=Key("future_query_feat", _QUERY),  # (Q, 4) present and earlier occupancy
+    motion=Key("future_motion", WINDOW),  # (1, P, 2) part motion, present -> future slab (px)
+    motion_valid=Key("future_motion_valid", WINDOW),  # (1, P)
+    past_motion=Key("future_past_motion", WINDOW),  # (1, P, 2) part motion, earlier -> present slab
+    past_motion_valid=Key("future_past_motion_valid", WINDOW),  # (1, P)
+)
 
-class FutureTask(PretextTask):
-    """Future-event prediction (see the module docstring).
+
+class FutureSplit(Encoder):
+    """Split the window into a visible past and a hidden future (see the module docstring).
 
     Args:
-        weight: loss weight.
         past_share: where the window is split, as a share of its duration.
         cell_px: grid cell size (px).
         margin_px: widening of the active region.
-        motion_weight: weight of the motion loss (per px).
         min_part_events: events a part needs in both slabs for a motion target.
         min_events: windows with fewer events (or fewer than 16 past/future events) are skipped.
         num_parts: P (0: no part-motion target, occupancy only).
-        k: nodes joined to each query cell.
-        pos_weight: weight of occupied cells in the occupancy loss (the future grid is mostly
-            empty; about (1 - p) / p for an occupancy rate p balances the decision at 0.5).
+        k: nodes joined to each query cell (found in the transform).
     """
 
-    name = "future"
+    keys = FUTURE_KEYS
     corruption_key = "future"
     order = 0
-    query_keys = ("future_query_pos",)
+    part_labels = "optional"  # without them: no part-motion target (event occupancy only)
 
-    def __init__(
-        self,
-        weight: float = 1.0,
-        past_share: float = 0.75,
-        cell_px: int = 8,
-        margin_px: int = 16,
-        motion_weight: float = 0.5,
-        min_part_events: int = 10,
-        min_events: int = 200,
-        num_parts: int = NUM_PARTS,
-        k: int = 8,
-        pos_weight: float = 4.0,
-    ):
-        super().__init__(weight)
+    def __init__(self, past_share: float = 0.75, cell_px: int = 8, margin_px: int = 16, min_part_events: int = 10,
+                 min_events: int = 200, num_parts: int = NUM_PARTS, k: int = 8):
         if not 0.0 < past_share < 1.0:
             raise ValueError(f"past_share must be in (0, 1), got {past_share}")
         self.past_share, self.cell_px, self.margin_px = float(past_share), int(cell_px), int(margin_px)
-        self.motion_weight, self.min_part_events = float(motion_weight), int(min_part_events)
+        self.min_part_events = int(min_part_events)
         self.min_events, self.num_parts, self.k = int(min_events), int(num_parts), int(k)
-        self.pos_weight = float(pos_weight)
 
-    # ------------------------------------------------------------------ corruption
     def corrupt(self, events, frame: GraphFrame, sample, rng):
         n = len(events)
         if n < self.min_events:
@@ -152,53 +147,69 @@ class FutureTask(PretextTask):
         return out, valid
 
     def attach(self, data, targets, rng, inputs):
-        data.future_query_pos = torch.from_numpy(targets["query_pos"])
-        data.future_occ = torch.from_numpy(targets["occ"])
-        data.future_present_occ = torch.from_numpy(targets["present_occ"])
-        data.future_query_feat = torch.from_numpy(targets["query_feat"])
-        data.future_motion = torch.from_numpy(targets["motion"])[None]
-        data.future_motion_valid = torch.from_numpy(targets["motion_valid"])[None]
-        data.future_past_motion = torch.from_numpy(targets["past_motion"])[None]
-        data.future_past_motion_valid = torch.from_numpy(targets["past_motion_valid"])[None]
+        K = FUTURE_KEYS
+        data[K.query.name] = torch.from_numpy(targets["query_pos"])
+        data[K.occ.name] = torch.from_numpy(targets["occ"])
+        data[K.present_occ.name] = torch.from_numpy(targets["present_occ"])
+        data[K.query_feat.name] = torch.from_numpy(targets["query_feat"])
+        data[K.motion.name] = torch.from_numpy(targets["motion"])[None]
+        data[K.motion_valid.name] = torch.from_numpy(targets["motion_valid"])[None]
+        data[K.past_motion.name] = torch.from_numpy(targets["past_motion"])[None]
+        data[K.past_motion_valid.name] = torch.from_numpy(targets["past_motion_valid"])[None]
         return data
 
-    # ------------------------------------------------------------------ model
-    def build_head(self, channels: int) -> nn.Module:
-        return nn.ModuleDict(
-            {
-                "occupancy": QueryDecoder(channels, 2, k=self.k, scale=float(self.cell_px), query_features=4),
-                "motion": mlp([channels + self.num_parts + 3, channels, 2]),
-            }
-        )
 
-    def forward_head(self, head, feats, batch):
-        h = feats.features[-1]
-        occ = self.decode_queries(head["occupancy"], feats, batch, "future_query_pos", batch.future_query_feat)
+class FutureHead(TaskHead):
+    """Future occupancy per query cell and the motion of each part (see the module docstring).
+
+    Args:
+        channels: backbone width.
+        encoder: the task's :class:`FutureSplit` (cell size, P, k).
+        motion_weight: weight of the motion loss (per px).
+        pos_weight: weight of occupied cells in the occupancy loss (the future grid is mostly
+            empty; about (1 - p) / p for an occupancy rate p balances the decision at 0.5).
+    """
+
+    outputs = {"occupancy_logit": _QUERY, "motion": WINDOW}
+
+    def __init__(self, channels: int, encoder: FutureSplit, motion_weight: float = 0.5, pos_weight: float = 4.0):
+        super().__init__()
+        self.cell_px, self.num_parts = encoder.cell_px, encoder.num_parts
+        self.motion_weight, self.pos_weight = float(motion_weight), float(pos_weight)
+        self.occupancy = QueryDecoder(channels, 2, k=encoder.k, scale=float(self.cell_px), query_features=4)
+        self.motion = mlp([channels + self.num_parts + 3, channels, 2])
+
+    def forward(self, features, batch):
+        K = FUTURE_KEYS
+        h = features.features[-1]
+        occ = self.decode_queries(self.occupancy, features, batch, K.query, K.query_feat.of(batch))
         # motion: mean features of each (window, part) group of nodes, plus the part's one-hot
-        B, P = feats.num_graphs, self.num_parts
+        B, P = features.num_graphs, self.num_parts
         part = getattr(batch, "part", None)
         if part is None or P == 0:
             motion = h.new_zeros(B, P, 2)
         else:
             labelled = part >= 0
-            group = feats.batch[labelled] * P + part[labelled]
+            group = features.batch[labelled] * P + part[labelled]
             pooled = scatter_mean_rows(h[labelled], group, B * P)
             onehot = torch.eye(P, device=h.device, dtype=h.dtype).repeat(B, 1)
-            past = torch.cat([batch.future_past_motion.reshape(B * P, 2) / self.cell_px,
-                              batch.future_past_motion_valid.reshape(B * P, 1).to(h.dtype)], dim=1)
-            motion = head["motion"](torch.cat([pooled, onehot, past], dim=1)).view(B, P, 2)
+            past = torch.cat([K.past_motion.of(batch).reshape(B * P, 2) / self.cell_px,
+                              K.past_motion_valid.of(batch).reshape(B * P, 1).to(h.dtype)], dim=1)
+            motion = self.motion(torch.cat([pooled, onehot, past], dim=1)).view(B, P, 2)
         return {"occupancy_logit": occ, "motion": motion}
 
     def loss(self, out, batch):
-        pw = torch.tensor(self.pos_weight, device=batch.future_occ.device)
-        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], batch.future_occ, pos_weight=pw)
+        K = FUTURE_KEYS
+        target = K.occ.of(batch)
+        pw = torch.tensor(self.pos_weight, device=target.device)
+        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], target, pos_weight=pw)
         if self.motion_weight > 0:
-            valid = batch.future_motion_valid.float()
-            err = (out["motion"] - batch.future_motion).abs().sum(-1)
+            valid = K.motion_valid.of(batch).float()
+            err = (out["motion"] - K.motion.of(batch)).abs().sum(-1)
             loss = loss + self.motion_weight * (err * valid).sum() / valid.sum().clamp_min(1.0)
         return loss
 
-    def make_metrics(self) -> nn.ModuleDict:
+    def metrics(self) -> nn.ModuleDict:
         return nn.ModuleDict(
             {
                 "f1": BinaryF1(),
@@ -210,12 +221,43 @@ class FutureTask(PretextTask):
         )
 
     def update_metrics(self, metrics, out, batch):
-        occ = batch.future_occ > 0.5
+        K = FUTURE_KEYS
+        occ = K.occ.of(batch) > 0.5
         metrics["f1"].update(torch.sigmoid(out["occupancy_logit"].detach()) > 0.5, occ)
-        metrics["baseline_f1_present"].update(batch.future_present_occ > 0.5, occ)
-        valid = batch.future_motion_valid
+        metrics["baseline_f1_present"].update(K.present_occ.of(batch) > 0.5, occ)
+        valid, motion = K.motion_valid.of(batch), K.motion.of(batch)
         if bool(valid.any()):
-            metrics["motion_epe"].update((out["motion"].detach() - batch.future_motion).norm(dim=-1)[valid])
-            metrics["baseline_motion_epe_zero"].update(batch.future_motion.norm(dim=-1)[valid])
+            metrics["motion_epe"].update((out["motion"].detach() - motion).norm(dim=-1)[valid])
+            metrics["baseline_motion_epe_zero"].update(motion.norm(dim=-1)[valid])
             # constant velocity: the part keeps its visible past displacement (zero when unknown)
-            metrics["baseline_motion_epe_constant"].update((batch.future_past_motion - batch.future_motion).norm(dim=-1)[valid])
+            metrics["baseline_motion_epe_constant"].update((K.past_motion.of(batch) - motion).norm(dim=-1)[valid])
+
+
+class FutureTask(PretextTask):
+    """Future-event prediction (see the module docstring).
+
+    Args:
+        weight: loss weight.
+        past_share, cell_px, margin_px, min_part_events, min_events, num_parts, k: the split
+            (:class:`FutureSplit`).
+        motion_weight, pos_weight: the loss (:class:`FutureHead`).
+    """
+
+    name = "future"
+    head_class = FutureHead
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        past_share: float = 0.75,
+        cell_px: int = 8,
+        margin_px: int = 16,
+        motion_weight: float = 0.5,
+        min_part_events: int = 10,
+        min_events: int = 200,
+        num_parts: int = NUM_PARTS,
+        k: int = 8,
+        pos_weight: float = 4.0,
+    ):
+        encoder = FutureSplit(past_share, cell_px, margin_px, min_part_events, min_events, num_parts, k)
+        super().__init__(weight, encoder, motion_weight=float(motion_weight), pos_weight=float(pos_weight))

@@ -25,12 +25,22 @@ from torch import nn
 from torchmetrics.classification import BinaryAveragePrecision
 
 from ..models.heads import QueryDecoder
-from .base import GraphFrame, PretextTask
+from .base import WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
 from .metrics import BinaryF1
 
+_QUERY = "box_query_pos"
+#: What box masking writes on the graph (shared by inpainting and counting).
+BOX_KEYS = Keys(
+    query=Key.queries(_QUERY),  # (Q, 3) cell centres
+    count=Key("box_count", _QUERY),  # (Q,) removed events per cell
+    on=Key("box_on", _QUERY),  # (Q,) removed ON events per cell
+    num_removed=Key("box_num_removed", WINDOW),  # (1,) removed events of the window
+)
 
-class BoxMasking:
-    """Remove every event inside random boxes and grid the boxes into query cells.
+
+class BoxMasking(Encoder):
+    """Remove every event inside random boxes and grid the boxes into query cells: the
+    encoder of inpainting and counting (one corruption when both are on).
 
     Args:
         share: (low, high) share of the window's events to remove (drawn per window).
@@ -40,6 +50,7 @@ class BoxMasking:
         cell_us: query cell duration (divides ``box_us``).
         max_boxes: at most this many boxes per window.
         min_events: windows with fewer events are skipped (None returned).
+        k: nodes joined to each query cell (found in the transform).
 
     Targets (``dict``): ``query_pos`` (Q, 3) cell centres in graph coordinates, ``count`` (Q,),
     ``on`` (Q,) removed ON events per cell, ``boxes`` (nb, 6) integer box bounds
@@ -55,6 +66,7 @@ class BoxMasking:
         cell_us: int = 4000,
         max_boxes: int = 64,
         min_events: int = 200,
+        k: int = 8,
     ):
         lo, hi = (float(v) for v in share)
         if not 0.0 < lo <= hi < 1.0:
@@ -64,13 +76,17 @@ class BoxMasking:
         self.box_us, self.cell_px, self.cell_us = int(box_us), int(cell_px), int(cell_us)
         if any(b % self.cell_px for b in self.box_px) or self.box_us % self.cell_us:
             raise ValueError(f"cells ({cell_px} px, {cell_us} us) must divide boxes ({box_px} px, {box_us} us)")
-        self.max_boxes, self.min_events = int(max_boxes), int(min_events)
+        self.max_boxes, self.min_events, self.k = int(max_boxes), int(min_events), int(k)
+
+    keys = BOX_KEYS
+    corruption_key = "boxes"
+    order = 10
 
     @property
     def cells_per_box(self) -> tuple[int, int, int]:
         return (self.box_px[0] // self.cell_px, self.box_px[1] // self.cell_px, self.box_us // self.cell_us)
 
-    def __call__(self, events: np.ndarray, frame: GraphFrame, rng: np.random.Generator):
+    def corrupt(self, events: np.ndarray, frame: GraphFrame, sample: dict, rng: np.random.Generator):
         n = len(events)
         if n < self.min_events:
             return None
@@ -131,19 +147,69 @@ class BoxMasking:
 
     def __repr__(self) -> str:
         return (f"BoxMasking(share={self.share}, box_px={self.box_px}, box_us={self.box_us}, cell_px={self.cell_px}, "
-                f"cell_us={self.cell_us}, max_boxes={self.max_boxes})")
+                f"cell_us={self.cell_us}, max_boxes={self.max_boxes}, k={self.k})")
+
+    def attach(self, data, targets, rng, inputs):
+        data[BOX_KEYS.query.name] = torch.from_numpy(targets["query_pos"])
+        data[BOX_KEYS.count.name] = torch.from_numpy(targets["count"])
+        data[BOX_KEYS.on.name] = torch.from_numpy(targets["on"])
+        data[BOX_KEYS.num_removed.name] = torch.tensor([len(targets["removed"])], dtype=torch.long)
+        return data
+
+
+class InpaintHead(TaskHead):
+    """Two logits per query cell (occupancy, polarity) from a query decoder.
+
+    Args:
+        channels: backbone width.
+        encoder: the task's :class:`BoxMasking` (its box size sets the decoder's scale).
+        polarity_weight: weight of the polarity term in the loss.
+    """
+
+    outputs = {"occupancy_logit": _QUERY, "polarity_logit": _QUERY}
+    #: before checkpoint format 3 the head was its decoder (weights under ``heads.<task>.``)
+    format2_prefix = "decoder."
+
+    def __init__(self, channels: int, encoder: BoxMasking, polarity_weight: float = 0.5):
+        super().__init__()
+        self.polarity_weight = float(polarity_weight)
+        self.decoder = QueryDecoder(channels, 2, k=encoder.k, scale=float(encoder.box_px[0]) / 2)
+
+    def forward(self, features, batch):
+        logits = self.decode_queries(self.decoder, features, batch, BOX_KEYS.query)
+        return {"occupancy_logit": logits[:, 0], "polarity_logit": logits[:, 1]}
+
+    def loss(self, out, batch):
+        count = BOX_KEYS.count.of(batch)
+        occ = (count > 0).float()
+        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], occ)
+        if self.polarity_weight > 0 and bool(occ.any()):
+            frac_on = BOX_KEYS.on.of(batch) / count.clamp_min(1)
+            pol = F.binary_cross_entropy_with_logits(out["polarity_logit"], frac_on, reduction="none")
+            loss = loss + self.polarity_weight * (pol * occ).sum() / occ.sum()
+        return loss
+
+    def metrics(self) -> nn.ModuleDict:
+        return nn.ModuleDict(
+            {
+                "f1": BinaryF1(),
+                "ap": BinaryAveragePrecision(thresholds=200),
+                "baseline_f1_prior": BinaryF1(),
+                "baseline_ap_prior": BinaryAveragePrecision(thresholds=200),
+            }
+        )
+
+    def update_metrics(self, metrics, out, batch):
+        occ = BOX_KEYS.count.of(batch) > 0
+        prob = torch.sigmoid(out["occupancy_logit"]).detach()
+        metrics["f1"].update(prob > 0.5, occ)
+        metrics["ap"].update(prob, occ.long())
+        metrics["baseline_f1_prior"].update(torch.ones_like(occ), occ)
+        metrics["baseline_ap_prior"].update(torch.full_like(prob, 0.5), occ.long())
 
 
 def _overlap(a, b) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3] and a[4] < b[5] and b[4] < a[5]
-
-
-def attach_box_targets(data, targets: dict) -> None:
-    """Write the box-masking targets onto the graph (shared by inpainting and counting)."""
-    data.box_query_pos = torch.from_numpy(targets["query_pos"])
-    data.box_count = torch.from_numpy(targets["count"])
-    data.box_on = torch.from_numpy(targets["on"])
-    data.box_num_removed = torch.tensor([len(targets["removed"])], dtype=torch.long)
 
 
 class InpaintTask(PretextTask):
@@ -151,16 +217,13 @@ class InpaintTask(PretextTask):
 
     Args:
         weight: loss weight.
-        share, box_px, box_us, cell_px, cell_us, max_boxes, min_events: the corruption
+        share, box_px, box_us, cell_px, cell_us, max_boxes, min_events, k: the corruption
             (:class:`BoxMasking`).
-        polarity_weight: weight of the polarity term in the loss.
-        k: nodes joined to each query cell.
+        polarity_weight: weight of the polarity term in the loss (:class:`InpaintHead`).
     """
 
     name = "inpaint"
-    corruption_key = "boxes"
-    order = 10
-    query_keys = ("box_query_pos",)
+    head_class = InpaintHead
 
     def __init__(
         self,
@@ -175,47 +238,5 @@ class InpaintTask(PretextTask):
         polarity_weight: float = 0.5,
         k: int = 8,
     ):
-        super().__init__(weight)
-        self.masking = BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events)
-        self.polarity_weight, self.k = float(polarity_weight), int(k)
-
-    def corrupt(self, events, frame, sample, rng):
-        return self.masking(events, frame, rng)
-
-    def attach(self, data, targets, rng, inputs):
-        attach_box_targets(data, targets)
-        return data
-
-    def build_head(self, channels: int) -> nn.Module:
-        return QueryDecoder(channels, 2, k=self.k, scale=float(self.masking.box_px[0]) / 2)
-
-    def forward_head(self, head, feats, batch):
-        logits = self.decode_queries(head, feats, batch, "box_query_pos")
-        return {"occupancy_logit": logits[:, 0], "polarity_logit": logits[:, 1]}
-
-    def loss(self, out, batch):
-        occ = (batch.box_count > 0).float()
-        loss = F.binary_cross_entropy_with_logits(out["occupancy_logit"], occ)
-        if self.polarity_weight > 0 and bool(occ.any()):
-            frac_on = batch.box_on / batch.box_count.clamp_min(1)
-            pol = F.binary_cross_entropy_with_logits(out["polarity_logit"], frac_on, reduction="none")
-            loss = loss + self.polarity_weight * (pol * occ).sum() / occ.sum()
-        return loss
-
-    def make_metrics(self) -> nn.ModuleDict:
-        return nn.ModuleDict(
-            {
-                "f1": BinaryF1(),
-                "ap": BinaryAveragePrecision(thresholds=200),
-                "baseline_f1_prior": BinaryF1(),
-                "baseline_ap_prior": BinaryAveragePrecision(thresholds=200),
-            }
-        )
-
-    def update_metrics(self, metrics, out, batch):
-        occ = batch.box_count > 0
-        prob = torch.sigmoid(out["occupancy_logit"]).detach()
-        metrics["f1"].update(prob > 0.5, occ)
-        metrics["ap"].update(prob, occ.long())
-        metrics["baseline_f1_prior"].update(torch.ones_like(occ), occ)
-        metrics["baseline_ap_prior"].update(torch.full_like(prob, 0.5), occ.long())
+        encoder = BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events, k)
+        super().__init__(weight, encoder, polarity_weight=float(polarity_weight))

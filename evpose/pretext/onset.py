@@ -18,30 +18,36 @@ import torch
 from torch import nn
 
 from ..models.heads import QueryDecoder
-from .base import GraphFrame, PretextTask
+from .base import WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
 from .metrics import ConstantMeanMAE, MeanAbsError
 
+_QUERY = "onset_query_pos"
+#: What onset blanking writes on the graph.
+ONSET_KEYS = Keys(
+    query=Key.queries(_QUERY),  # (Q, 3) cell centres, at the end of the visible slice
+    time=Key("onset_time", _QUERY),  # (Q,) first removed event, share of the blanked span
+    valid=Key("onset_valid", _QUERY),  # (Q,) the cell lost an event (is scored)
+    span_us=Key("onset_span_us", WINDOW),  # (1,) the blanked time span
+)
 
-class OnsetTask(PretextTask):
-    """Onset-time prediction (see the module docstring).
+
+class OnsetBlanking(Encoder):
+    """Blank a rectangle after a visible slice (see the module docstring).
 
     Args:
-        weight: loss weight.
         rect_px: blanked rectangle (width, height) in pixels.
         cell_px: query cell size (divides ``rect_px``).
         slice_share: share of the window duration kept visible at its start.
         min_events: windows with fewer events are skipped.
-        k: nodes joined to each query cell.
+        k: nodes joined to each query cell (found in the transform).
     """
 
-    name = "onset"
+    keys = ONSET_KEYS
     corruption_key = "onset"
     order = 20
-    query_keys = ("onset_query_pos",)
 
-    def __init__(self, weight: float = 1.0, rect_px: Sequence[int] = (24, 24), cell_px: int = 4,
-                 slice_share: float = 0.1, min_events: int = 200, k: int = 8):
-        super().__init__(weight)
+    def __init__(self, rect_px: Sequence[int] = (24, 24), cell_px: int = 4, slice_share: float = 0.1,
+                 min_events: int = 200, k: int = 8):
         self.rect_px = tuple(int(v) for v in rect_px)
         self.cell_px = int(cell_px)
         if any(r % self.cell_px for r in self.rect_px):
@@ -85,30 +91,61 @@ class OnsetTask(PretextTask):
         return events[~removed], targets
 
     def attach(self, data, targets, rng, inputs):
-        data.onset_query_pos = torch.from_numpy(targets["query_pos"])
-        data.onset_time = torch.from_numpy(targets["onset"])
-        data.onset_valid = torch.from_numpy(targets["valid"])
-        data.onset_span_us = torch.tensor([targets["span_us"]], dtype=torch.float32)
+        data[ONSET_KEYS.query.name] = torch.from_numpy(targets["query_pos"])
+        data[ONSET_KEYS.time.name] = torch.from_numpy(targets["onset"])
+        data[ONSET_KEYS.valid.name] = torch.from_numpy(targets["valid"])
+        data[ONSET_KEYS.span_us.name] = torch.tensor([targets["span_us"]], dtype=torch.float32)
         return data
 
-    def build_head(self, channels: int) -> nn.Module:
-        return QueryDecoder(channels, 1, k=self.k, scale=float(self.cell_px) * 2)
 
-    def forward_head(self, head, feats, batch):
-        out = self.decode_queries(head, feats, batch, "onset_query_pos")
+class OnsetHead(TaskHead):
+    """The onset of each query cell (a share of the blanked span, in [0, 1]) from a query decoder.
+
+    Args:
+        channels: backbone width.
+        encoder: the task's :class:`OnsetBlanking` (its cell size sets the decoder's scale).
+    """
+
+    outputs = {"onset": _QUERY}
+    #: before checkpoint format 3 the head was its decoder (weights under ``heads.<task>.``)
+    format2_prefix = "decoder."
+
+    def __init__(self, channels: int, encoder: OnsetBlanking):
+        super().__init__()
+        self.decoder = QueryDecoder(channels, 1, k=encoder.k, scale=float(encoder.cell_px) * 2)
+
+    def forward(self, features, batch):
+        out = self.decode_queries(self.decoder, features, batch, ONSET_KEYS.query)
         return {"onset": torch.sigmoid(out[:, 0])}
 
     def loss(self, out, batch):
-        valid = batch.onset_valid.float()
-        return ((out["onset"] - batch.onset_time).abs() * valid).sum() / valid.sum().clamp_min(1.0)
+        valid = ONSET_KEYS.valid.of(batch).float()
+        return ((out["onset"] - ONSET_KEYS.time.of(batch)).abs() * valid).sum() / valid.sum().clamp_min(1.0)
 
-    def make_metrics(self) -> nn.ModuleDict:
+    def metrics(self) -> nn.ModuleDict:
         return nn.ModuleDict({"mae_ms": MeanAbsError(), "baseline_mae_ms_mean": ConstantMeanMAE()})
 
     def update_metrics(self, metrics, out, batch):
-        valid = batch.onset_valid
+        valid = ONSET_KEYS.valid.of(batch)
         if not bool(valid.any()):
             return
-        span_ms = batch.onset_span_us[batch.onset_query_pos_batch] / 1000.0
-        metrics["mae_ms"].update((out["onset"].detach() * span_ms)[valid], (batch.onset_time * span_ms)[valid])
-        metrics["baseline_mae_ms_mean"].update((batch.onset_time * span_ms)[valid])
+        span_ms = ONSET_KEYS.span_us.of(batch)[batch[f"{_QUERY}_batch"]] / 1000.0
+        onset = ONSET_KEYS.time.of(batch)
+        metrics["mae_ms"].update((out["onset"].detach() * span_ms)[valid], (onset * span_ms)[valid])
+        metrics["baseline_mae_ms_mean"].update((onset * span_ms)[valid])
+
+
+class OnsetTask(PretextTask):
+    """Onset-time prediction (see the module docstring).
+
+    Args:
+        weight: loss weight.
+        rect_px, cell_px, slice_share, min_events, k: the blanking (:class:`OnsetBlanking`).
+    """
+
+    name = "onset"
+    head_class = OnsetHead
+
+    def __init__(self, weight: float = 1.0, rect_px: Sequence[int] = (24, 24), cell_px: int = 4,
+                 slice_share: float = 0.1, min_events: int = 200, k: int = 8):
+        super().__init__(weight, OnsetBlanking(rect_px, cell_px, slice_share, min_events, k))

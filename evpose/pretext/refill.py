@@ -43,47 +43,46 @@ from ..metrics import PartIoUMetric
 from ..models.heads import LabelPropagationHead, NodeHead
 from ..models.losses import IGNORE_LABEL, part_loss
 from ..types import NUM_PARTS, part_class
-from .base import PretextTask
+from .base import EDGES, NODE, Encoder, Key, Keys, PretextTask, TaskHead
 from .metrics import MajorityClass, MeanOf
 
+#: What refill masking writes on the graph (besides the part-label block of ``x``).
+REFILL_KEYS = Keys(
+    target=Key("refill_target", NODE),  # (N,) class of hidden nodes, IGNORE_LABEL where shown
+    shown=Key("refill_shown", NODE),  # (N,) bool: the node's label is shown
+    edge_index=Key("refill_edge_index", EDGES),  # (2, E) nearest shown nodes -> hidden node
+    nearest=Key("refill_nearest", NODE),  # (N,) class of the nearest shown node (hidden nodes; -1 else)
+)
 
-class RefillTask(PretextTask):
-    """Masked part-label refill (see the module docstring).
+
+class RefillMasking(Encoder):
+    """Hide the part labels of a share of the nodes in the part-label input block.
 
     Args:
-        weight: loss weight.
         mask_share: share of nodes whose label is hidden (and predicted).
         num_parts: P.
-        hidden: hidden width of the head (0: linear; with ``propagate`` the correction MLP's, 64 if 0).
-        propagate: start from the neighbours' shown labels (see the module docstring).
         mask: ``regions`` (hide square x-y regions) or ``nodes`` (hide nodes independently).
         region_px: side of a hidden region (px), for ``mask=regions``.
         k_shown: shown nodes each hidden node's label propagation starts from.
     """
 
-    name = "refill"
-    corruption_key = None
+    keys = REFILL_KEYS
     order = 50
     needs_part_input = True
+    part_labels = "required"
 
-    def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0,
-                 propagate: bool = True, mask: str = "regions", region_px: float = 32.0, k_shown: int = 4):
-        super().__init__(weight)
+    def __init__(self, mask_share: float = 0.5, num_parts: int = NUM_PARTS, mask: str = "regions",
+                 region_px: float = 32.0, k_shown: int = 4):
         if mask not in ("regions", "nodes"):
             raise ValueError(f"refill mask must be 'regions' or 'nodes', got {mask!r}")
         if region_px <= 0:
             raise ValueError(f"refill region_px must be > 0, got {region_px}")
         if k_shown < 1:
             raise ValueError(f"refill k_shown must be >= 1, got {k_shown}")
-        self.mask, self.region_px, self.k_shown = mask, float(region_px), int(k_shown)
-        self.propagate = bool(propagate)
         if not 0.0 < mask_share <= 1.0:
             raise ValueError(f"mask_share must be in (0, 1], got {mask_share}")
-        self.mask_share, self.num_parts, self.hidden = float(mask_share), int(num_parts), int(hidden)
-
-    @property
-    def num_classes(self) -> int:
-        return self.num_parts + 1
+        self.mask, self.region_px, self.k_shown = mask, float(region_px), int(k_shown)
+        self.mask_share, self.num_parts = float(mask_share), int(num_parts)
 
     def attach(self, data, targets, rng, inputs):
         if getattr(data, "part", None) is None:
@@ -97,6 +96,7 @@ class RefillTask(PretextTask):
                 f"{'no part input (model.num_parts=0)' if not inputs.num_parts else f'{inputs.num_parts} parts'} "
                 f"and the task has num_parts={self.num_parts}; leave refill out or set model.num_parts > 0"
             )
+        K = REFILL_KEYS
         n = data.num_nodes
         if self.mask == "regions":
             hidden = torch.from_numpy(region_mask(data.pos[:, :2].numpy(), self.mask_share, self.region_px, rng))
@@ -106,34 +106,57 @@ class RefillTask(PretextTask):
         part_block = slice(inputs.block("part_labels").start, inputs.block("part_mask").stop)
         data.x[:, part_block] = part_input(n, self.num_parts, data.part, ~hidden)
         cls = part_class(data.part, self.num_parts)
-        data.refill_target = torch.where(hidden, cls, torch.full_like(cls, IGNORE_LABEL))
-        data.refill_shown = ~hidden
+        data[K.target.name] = torch.where(hidden, cls, torch.full_like(cls, IGNORE_LABEL))
+        data[K.shown.name] = ~hidden
         src, dst = nearest_shown(data.pos, ~hidden, self.k_shown)
-        data.refill_edge_index = torch.stack([src, dst])
-        nearest = torch.ones_like(dst, dtype=torch.bool)  # each hidden node's first edge: its nearest shown node
-        nearest[1:] = dst[1:] != dst[:-1]
-        data.refill_nearest = torch.full_like(cls, -1)  # the copying baseline
-        data.refill_nearest[dst[nearest]] = cls[src[nearest]]
+        data[K.edge_index.name] = torch.stack([src, dst])
+        first = torch.ones_like(dst, dtype=torch.bool)  # each hidden node's first edge: its nearest shown node
+        first[1:] = dst[1:] != dst[:-1]
+        nearest = torch.full_like(cls, -1)  # the copying baseline
+        nearest[dst[first]] = cls[src[first]]
+        data[K.nearest.name] = nearest
         return data
 
-    def build_head(self, channels: int) -> nn.Module:
-        if self.propagate:
-            return LabelPropagationHead(channels, self.num_classes, self.hidden or 64)
-        return NodeHead(channels, self.num_classes, self.hidden)
 
-    def forward_head(self, head, feats, batch):
+class RefillHead(TaskHead):
+    """The part class of every node (scored on the hidden ones), see the module docstring.
+
+    Args:
+        channels: backbone width.
+        encoder: the task's :class:`RefillMasking` (P).
+        hidden: hidden width (0: linear; with ``propagate`` the correction MLP's, 64 if 0).
+        propagate: start from the neighbours' shown labels
+            (:class:`~evpose.models.heads.LabelPropagationHead`); False: from the features alone.
+    """
+
+    outputs = {"part_logits": NODE}
+    #: before checkpoint format 3 the head was its network (weights under ``heads.refill.``)
+    format2_prefix = "net."
+
+    def __init__(self, channels: int, encoder: RefillMasking, hidden: int = 0, propagate: bool = True):
+        super().__init__()
+        self.num_parts, self.propagate = encoder.num_parts, bool(propagate)
+        C = self.num_classes
+        self.net = LabelPropagationHead(channels, C, hidden or 64) if self.propagate else NodeHead(channels, C, hidden)
+
+    @property
+    def num_classes(self) -> int:
+        return self.num_parts + 1
+
+    def forward(self, features, batch):
+        h = features.features[-1]
         if not self.propagate:
-            return {"part_logits": head(feats.features[-1])}
+            return {"part_logits": self.net(h)}
         # the shown labels, one-hot (what the part-label input block holds; zero where hidden)
-        shown = batch.refill_shown
+        shown = REFILL_KEYS.shown.of(batch)
         labels = F.one_hot(part_class(batch.part.long(), self.num_parts), self.num_classes).to(batch.pos.dtype)
         labels = labels * shown[:, None].to(labels.dtype)
-        return {"part_logits": head(feats.features[-1], labels, batch.refill_shown, batch.pos, batch.refill_edge_index)}
+        return {"part_logits": self.net(h, labels, shown, batch.pos, REFILL_KEYS.edge_index.of(batch))}
 
     def loss(self, out, batch):
-        return part_loss(out["part_logits"], batch.refill_target)
+        return part_loss(out["part_logits"], REFILL_KEYS.target.of(batch))
 
-    def make_metrics(self) -> nn.ModuleDict:
+    def metrics(self) -> nn.ModuleDict:
         C = self.num_classes
         return nn.ModuleDict(
             {
@@ -147,7 +170,7 @@ class RefillTask(PretextTask):
         )
 
     def update_metrics(self, metrics, out, batch):
-        target_all = batch.refill_target
+        target_all = REFILL_KEYS.target.of(batch)
         masked = target_all != IGNORE_LABEL
         if not bool(masked.any()):
             return
@@ -157,10 +180,32 @@ class RefillTask(PretextTask):
         metrics["miou"].update(pred, target)
         metrics["baseline_accuracy_majority"].update(target)
         metrics["baseline_miou_majority"].update(target)
-        near = batch.refill_nearest[masked]
+        near = REFILL_KEYS.nearest.of(batch)[masked]
         ok = near >= 0
         metrics["baseline_accuracy_nearest"].update(near[ok] == target[ok])
         metrics["baseline_miou_nearest"].update(near[ok], target[ok])
+
+
+class RefillTask(PretextTask):
+    """Masked part-label refill (see the module docstring).
+
+    Args:
+        weight: loss weight.
+        mask_share, num_parts, mask, region_px, k_shown: the masking (:class:`RefillMasking`).
+        hidden, propagate: the head (:class:`RefillHead`).
+    """
+
+    name = "refill"
+    head_class = RefillHead
+
+    def __init__(self, weight: float = 1.0, mask_share: float = 0.5, num_parts: int = NUM_PARTS, hidden: int = 0,
+                 propagate: bool = True, mask: str = "regions", region_px: float = 32.0, k_shown: int = 4):
+        encoder = RefillMasking(mask_share, num_parts, mask, region_px, k_shown)
+        super().__init__(weight, encoder, hidden=int(hidden), propagate=bool(propagate))
+
+    @property
+    def num_classes(self) -> int:
+        return self.encoder.num_parts + 1
 
 
 def nearest_shown(pos: torch.Tensor, shown: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

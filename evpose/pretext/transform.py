@@ -21,16 +21,20 @@ class PretextTransform:
     graph with the targets of every enabled pretext task, or None when a corruption leaves
     the window unusable (the loader drops and counts it).
 
-    Steps: (optional) part labelling of the events; each distinct event corruption in the
-    tasks' order (tasks sharing a ``corruption_key`` share one corruption, the first task's
-    parameters); the graph of the remaining events; the part-input channels (all masked; none
-    with ``num_parts = 0``); each task's ``attach`` (given :attr:`input_spec`) (targets, query points, node-level masking); for every set of
-    query points, their ``k`` nearest nodes (``<name>_query_nbr``, k the largest of the tasks
-    using them), found here with a k-d tree so the loader's workers do it, not the model.
+    Runs the tasks' encoders (:class:`~evpose.pretext.base.Encoder`), in their ``order``:
+    (optional) part labelling of the events; each distinct event corruption (encoders sharing a
+    ``corruption_key`` share one corruption, the first one's parameters); the graph of the
+    remaining events; the part-input channels (all masked; none with ``num_parts = 0``); each
+    encoder's ``attach`` (given :attr:`input_spec`) (targets, query points, node-level masking);
+    for every query set the encoders declare, its ``k`` nearest nodes (``<name>_query_nbr``, k the
+    largest of the encoders using it), found here with a k-d tree so the loader's workers do
+    it, not the model.
 
     Args:
         graph: the event-graph transform (:class:`evpose.graph.EventGraphTransform`).
-        tasks: the enabled tasks (``{name: task}`` or a list).
+        tasks: the enabled tasks (``{name: task}`` or a list of
+            :class:`~evpose.pretext.PretextTask`; e.g. ``PretrainModule.tasks``, so one spec
+            gives both sides).
         num_parts: P of the part-input channels (0: no part input).
         min_nodes: windows whose graph has fewer nodes are skipped.
         seed: None (training): fresh corruptions every time, drawn from torch's RNG so
@@ -53,9 +57,9 @@ class PretextTransform:
         if not task_list:
             raise ValueError("PretextTransform needs at least one pretext task")
         self.graph = graph
-        self.tasks = sorted(task_list, key=lambda t: t.order)
+        self.tasks = sorted(task_list, key=lambda t: t.encoder.order)
         self.num_parts, self.min_nodes, self.seed = int(num_parts), int(min_nodes), seed
-        needing = [t.name for t in self.tasks if t.needs_part_input]
+        needing = [t.name for t in self.tasks if t.encoder.needs_part_input]
         if needing and not self.num_parts:
             raise ValueError(
                 f"pretext task(s) {', '.join(needing)} work on the part-label input, which num_parts=0 leaves out "
@@ -70,8 +74,14 @@ class PretextTransform:
 
     @property
     def query_keys(self) -> list[str]:
-        """Attributes holding query points (for the loader's ``follow_batch``)."""
-        return sorted({k for t in self.tasks for k in t.query_keys})
+        """The query sets the encoders declare (for the loader's ``follow_batch``)."""
+        return sorted({k for t in self.tasks for k in t.keys.queries})
+
+    @property
+    def output_levels(self) -> dict[str, dict[str, str]]:
+        """``{task: {output: level}}`` of the tasks' head outputs (for cutting a batch's
+        outputs into windows, :func:`evpose.viz.unbatch_window`)."""
+        return {t.name: t.output_levels for t in self.tasks}
 
     def rng(self, sample: dict) -> np.random.Generator:
         if self.seed is None:
@@ -91,10 +101,10 @@ class PretextTransform:
         events = sample["events"]
         shared: dict[str, dict] = {}
         for task in self.tasks:
-            key = task.corruption_key
+            key = task.encoder.corruption_key
             if key is None or key in shared:
                 continue
-            result = task.corrupt(events, frame, sample, rng)
+            result = task.encoder.corrupt(events, frame, sample, rng)
             if result is None:
                 return None
             events, shared[key] = result
@@ -105,7 +115,7 @@ class PretextTransform:
             data.x = torch.cat([data.x, part_input(data.num_nodes, self.num_parts)], dim=1)
         inputs = self.input_spec
         for task in self.tasks:
-            data = task.attach(data, shared.get(task.corruption_key, {}), rng, inputs)
+            data = task.encoder.attach(data, shared.get(task.encoder.corruption_key, {}), rng, inputs)
             if data is None:
                 return None
         data = EventGraphData(**{k: v for k, v in data})
@@ -115,11 +125,11 @@ class PretextTransform:
 
     @property
     def query_k(self) -> dict[str, int]:
-        """Neighbours to find per query key: the largest ``k`` of the tasks using it."""
+        """Neighbours to find per query set: the largest ``k`` of the encoders using it."""
         out: dict[str, int] = {}
         for t in self.tasks:
-            for key in t.query_keys:
-                out[key] = max(out.get(key, 0), int(getattr(t, "k", 8)))
+            for key in t.keys.queries:
+                out[key] = max(out.get(key, 0), int(t.encoder.k))
         return out
 
     def __repr__(self) -> str:

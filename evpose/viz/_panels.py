@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from ._style import image_axes, to_numpy
-from .pretext_layout import unbatch_window
+from .pretext_layout import output_levels, unbatch_window
 
 
-def window_and_outputs(data, out, task: str, index: int):
+def window_and_outputs(data, out, task: str, index: int, source=None):
     """``(data, out)`` of one window of a batch (or a single window); ``out`` may be the
-    module's whole output ``{task: {...}}`` or the task's own ``{name: tensor}``."""
+    module's whole output ``{task: {...}}`` or the task's own ``{name: tensor}``; the
+    outputs are cut by the levels the task found in ``source`` declares (:func:`output_levels`)."""
     if out is not None and task in out and isinstance(out[task], dict):
         out = out[task]
-    data, cut = unbatch_window(data, None if out is None else {task: out}, index)
+    data, cut = unbatch_window(data, None if out is None else {task: out}, index, output_levels(source, task))
     return data, (None if cut is None else cut[task])
 
 

@@ -32,7 +32,7 @@ from ._style import (
     to_numpy,
 )
 from .pretext_boxes import plot_counts, plot_inpainting  # re-exported: the four figures in one place
-from .pretext_layout import corrupting_task, future_grid
+from .pretext_layout import corrupting_encoder, find_task, future_grid
 
 
 def _nearest_shown(pos, shown, labels) -> np.ndarray:
@@ -45,29 +45,34 @@ def _nearest_shown(pos, shown, labels) -> np.ndarray:
     return out
 
 
-def plot_refill(data, out=None, index: int = 0, sensor_size=None):
+def plot_refill(data, out=None, task=None, index: int = 0, sensor_size=None):
     """Masked part refill, nodes in x-y: the true part of every node; what the model saw
     (shown labels coloured, hidden ones grey); the predicted part of the hidden nodes;
     right (green) and wrong (red) predictions. Returns the figure.
 
     Args:
-        data: the corrupted graph of a window (``part``, ``refill_shown``), or a batch.
+        data: the corrupted graph of a window (``part`` and the refill keys, ``task.keys``), or a batch.
         out: the refill head's outputs (``part_logits`` (N, P + 1)), the module's whole
             output, or None (truth and input only).
+        task: the :class:`~evpose.pretext.RefillTask`, or the
+            :class:`~evpose.pretext.PretextTransform` or ``PretrainModule`` holding it (its keys).
         index: the window of a batch.
         sensor_size: (H, W) (default: the graph's ``sensor_hw``).
 
     Shapes:
-        data.pos: (N, 3), data.part: (N,), data.refill_shown: (N,), out["part_logits"]: (N, P + 1)
+        data.pos: (N, 3), data.part: (N,), keys.shown: (N,), out["part_logits"]: (N, P + 1)
     """
-    data, out = window_and_outputs(data, out, "refill", index)
+    if task is None:
+        raise ValueError("plot_refill needs the task, the PretextTransform or the PretrainModule (its keys)")
+    data, out = window_and_outputs(data, out, "refill", index, task)
     hw = sensor_size_of(data, sensor_size)
-    if getattr(data, "part", None) is None or getattr(data, "refill_shown", None) is None:
-        raise ValueError("plot_refill needs a graph with 'part' and 'refill_shown' (from PretextTransform with refill)")
+    shown_key = find_task(task, "refill").keys.shown
+    if getattr(data, "part", None) is None or shown_key.get(data) is None:
+        raise ValueError(f"plot_refill needs a graph with 'part' and {shown_key.name!r} (from PretextTransform with refill)")
     pos = to_numpy(data.pos).astype(np.float64)
     part = to_numpy(data.part).astype(np.int64)
     cls = part_class(part)
-    shown = to_numpy(data.refill_shown).astype(bool)
+    shown = to_numpy(shown_key.of(data)).astype(bool)
     hidden = ~shown
     x, y = pos[:, 0], pos[:, 1]
     fig, axes = new_figure(1, 4 if out is not None else 2, size=(3.6, 3.8))
@@ -137,25 +142,28 @@ def plot_future(data, out=None, task=None, index: int = 0):
     centre. Returns the figure.
 
     Args:
-        data: the corrupted graph of a window (``future_query_pos``, ``future_occ``, ...), or a batch.
+        data: the corrupted graph of a window (the future keys, ``task.keys``), or a batch.
         out: the future head's outputs (``occupancy_logit`` (Q, 2), ``motion`` (1, P, 2)),
             the module's whole output, or None (truth only).
-        task: the :class:`~evpose.pretext.PretextTransform` or its
-            :class:`~evpose.pretext.FutureTask` (its ``past_share`` places the present slab;
-            default None: 0.75).
+        task: the :class:`~evpose.pretext.FutureTask`, or the
+            :class:`~evpose.pretext.PretextTransform` or ``PretrainModule`` holding it (its
+            keys; its ``past_share`` places the present slab).
         index: the window of a batch.
 
     Shapes:
-        data.future_query_pos: (Q, 3) on an nx x ny grid, data.future_occ and
-        data.future_present_occ: (Q, 2), data.future_motion: (1, P, 2),
-        data.future_motion_valid: (1, P), out["occupancy_logit"]: (Q, 2), out["motion"]: (1, P, 2)
+        keys.query: (Q, 3) on an nx x ny grid, keys.occ and keys.present_occ: (Q, 2),
+        keys.motion: (1, P, 2), keys.motion_valid: (1, P), out["occupancy_logit"]: (Q, 2),
+        out["motion"]: (1, P, 2)
     """
-    data, out = window_and_outputs(data, out, "future", index)
-    task = corrupting_task(task, "future") if task is not None else None
-    grid = future_grid(data, getattr(task, "cell_px", None))
+    if task is None:
+        raise ValueError("plot_future needs the task, the PretextTransform or the PretrainModule (its keys and grid)")
+    data, out = window_and_outputs(data, out, "future", index, task)
+    split = corrupting_encoder(task, "future")
+    keys = split.keys
+    grid = future_grid(keys.query.of(data), split.cell_px)
     pos = to_numpy(data.pos).astype(np.float64)
-    truth = to_numpy(data.future_occ).astype(np.float64)
-    present = to_numpy(data.future_present_occ).astype(np.float64)
+    truth = to_numpy(keys.occ.of(data)).astype(np.float64)
+    present = to_numpy(keys.present_occ.of(data)).astype(np.float64)
     panels = ["past", "present", "truth"] + (["prediction"] if out is not None else []) + ["motion"]
     fig, axes = new_figure(1, len(panels), size=(3.4, 3.6))
     ax_of = dict(zip(panels, axes[0]))
@@ -189,14 +197,15 @@ def plot_future(data, out=None, task=None, index: int = 0):
 
     ax = ax_of["motion"]
     part = to_numpy(data.part).astype(np.int64) if getattr(data, "part", None) is not None else None
-    motion = to_numpy(data.future_motion).reshape(-1, 2) if getattr(data, "future_motion", None) is not None else None
+    motion = keys.motion.get(data)
+    motion = None if motion is None else to_numpy(motion).reshape(-1, 2)
     if part is None or motion is None:
         ax.text(0.5, 0.5, "no part labels: no motion targets", ha="center", va="center", transform=ax.transAxes)
         ax.set_title("part motion", fontsize=8)
     else:
-        valid = to_numpy(data.future_motion_valid).reshape(-1).astype(bool)
+        valid = to_numpy(keys.motion_valid.of(data)).reshape(-1).astype(bool)
         ax.scatter(pos[:, 0], pos[:, 1], s=1.5, color=part_class_colours(part), alpha=0.35)
-        past_share = float(getattr(task, "past_share", 0.75))
+        past_share = split.past_share
         t_first = pos[:, 2].min() if len(pos) else 0.0
         slab = (grid.split - t_first) * (1 - past_share) / past_share
         centres = _part_centres(pos, part, grid.split - slab, grid.split)

@@ -18,7 +18,7 @@ from matplotlib.patheffects import withStroke
 from ._panels import sensor_size_of, window_and_outputs, zoom_to
 from ._style import new_figure, to_numpy
 from .events import event_frame_rgb
-from .pretext_layout import average_precision, box_cells
+from .pretext_layout import average_precision, box_cells, corrupting_encoder
 
 _BOX_COLOUR = "darkorange"
 
@@ -55,7 +55,7 @@ def _show_mosaic(ax, fig, per_box, title, vmax, cmap="viridis", label=None):
     cb.ax.tick_params(labelsize=7)
 
 
-def _masked_box_frame(ax, data, cells, events, sensor_size):
+def _masked_box_frame(ax, data, cells, events, sensor_size, keys):
     """Events (or the graph's nodes) with the removed ones black and the boxes outlined."""
     pos = to_numpy(data.pos)
     if events is not None:
@@ -73,7 +73,8 @@ def _masked_box_frame(ax, data, cells, events, sensor_size):
         on = to_numpy(data.x)[:, 0] > 0 if getattr(data, "x", None) is not None else np.ones(len(pos), bool)
         ax.scatter(pos[:, 0], pos[:, 1], s=1.5, c=np.where(on, "tab:red", "tab:blue"))
         xs, ys = pos[:, 0], pos[:, 1]
-        n_rm = int(to_numpy(data.box_num_removed).sum()) if getattr(data, "box_num_removed", None) is not None else None
+        removed_count = keys.num_removed.get(data)
+        n_rm = None if removed_count is None else int(to_numpy(removed_count).sum())
         what = f"{len(pos)} nodes" + ("" if n_rm is None else f", {n_rm} events removed")
     for b, (x0, x1, y0, y1, *_t) in enumerate(cells.boxes):
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=_BOX_COLOUR, linewidth=0.9))
@@ -92,7 +93,7 @@ def plot_inpainting(data, out=None, task=None, events=None, index: int = 0, sens
     predicted probabilities of occupied vs empty cells. Returns the figure.
 
     Args:
-        data: the corrupted graph of a window (``box_query_pos``, ``box_count``), or a batch.
+        data: the corrupted graph of a window (the box keys, ``task.keys``), or a batch.
         out: the inpainting head's outputs (``occupancy_logit`` (Q,)), the module's whole
             output, or None (truth only).
         task: the :class:`~evpose.pretext.PretextTransform` that corrupted the window, or
@@ -102,20 +103,21 @@ def plot_inpainting(data, out=None, task=None, events=None, index: int = 0, sens
         sensor_size: (H, W) (default: the graph's ``sensor_hw``).
 
     Shapes:
-        data.box_query_pos: (Q, 3), data.box_count: (Q,), out["occupancy_logit"]: (Q,),
+        box query cells: (Q, 3), their counts: (Q,), out["occupancy_logit"]: (Q,),
         events: (N,) structured; Q = boxes x cells per box
     """
     if task is None:
         raise ValueError("plot_inpainting needs the task or the PretextTransform (the boxes' cell grid)")
-    data, out = window_and_outputs(data, out, "inpaint", index)
+    data, out = window_and_outputs(data, out, "inpaint", index, task)
     hw = sensor_size_of(data, sensor_size)
     cells = box_cells(data, task)
-    count = cells.per_box(data.box_count)
+    keys = corrupting_encoder(task, "boxes").keys
+    count = cells.per_box(keys.count.of(data))
     truth = (count > 0).mean(axis=3)
     ncols = 2 if out is None else 4
     fig, axes = new_figure(1, ncols, size=(4.2, 3.8))
-    _masked_box_frame(axes[0, 0], data, cells, events, hw)
-    occ = (to_numpy(data.box_count) > 0).reshape(-1)
+    _masked_box_frame(axes[0, 0], data, cells, events, hw, keys)
+    occ = (to_numpy(keys.count.of(data)) > 0).reshape(-1)
     _show_mosaic(axes[0, 1], fig, truth, f"truth: occupied share per cell\n({int(occ.sum())} of {occ.size} cells occupied)",
                  1.0, label="share of time slices")
     if out is not None:
@@ -142,20 +144,20 @@ def plot_counts(data, out=None, task=None, index: int = 0):
     the mean-count baseline). Returns the figure.
 
     Args:
-        data: the corrupted graph of a window (``box_query_pos``, ``box_count``), or a batch.
+        data: the corrupted graph of a window (the box keys, ``task.keys``), or a batch.
         out: the count head's outputs (``log_rate`` (Q,)), the module's whole output, or None.
         task: the :class:`~evpose.pretext.PretextTransform` that corrupted the window, or
             the task that made the boxes (see :func:`box_cells`).
         index: the window of a batch.
 
     Shapes:
-        data.box_query_pos: (Q, 3), data.box_count: (Q,), out["log_rate"]: (Q,)
+        box query cells: (Q, 3), their counts: (Q,), out["log_rate"]: (Q,)
     """
     if task is None:
         raise ValueError("plot_counts needs the task or the PretextTransform (the boxes' cell grid)")
-    data, out = window_and_outputs(data, out, "count", index)
+    data, out = window_and_outputs(data, out, "count", index, task)
     cells = box_cells(data, task)
-    true_cells = to_numpy(data.box_count).astype(np.float64).reshape(-1)
+    true_cells = to_numpy(corrupting_encoder(task, "boxes").keys.count.of(data)).astype(np.float64).reshape(-1)
     truth = cells.per_box(true_cells).sum(axis=3)
     pred_cells = None
     if out is not None:

@@ -2,8 +2,9 @@
 outputs, the query cells of the masked boxes, the grid of the future occupancy.
 
 :class:`~evpose.pretext.PretextTransform` writes every target onto the event graph
-(``box_query_pos``, ``box_count``, ``future_query_pos``, ``future_occ``, ...); this module
-turns them back into boxes, cells and maps for plotting, without re-running a corruption.
+under the keys its encoders declare (``task.keys``); this module finds the task a figure
+is about (:func:`find_task`), turns its targets back into boxes, cells and maps for plotting,
+without re-running a corruption, and cuts a batch's outputs by the levels the heads declare.
 """
 
 from __future__ import annotations
@@ -13,17 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..types import NODE_LEVEL, WINDOW_LEVEL
 from ._style import to_numpy
-
-NODES, GRAPHS = "nodes", "graphs"
-#: What each head output is indexed by: query points (their ``*_query_pos`` key), nodes or graphs.
-OUTPUT_LEVELS: dict[str, dict[str, str]] = {
-    "inpaint": {"occupancy_logit": "box_query_pos", "polarity_logit": "box_query_pos"},
-    "count": {"log_rate": "box_query_pos"},
-    "refill": {"part_logits": NODES},
-    "future": {"occupancy_logit": "future_query_pos", "motion": GRAPHS},
-    "onset": {"onset": "onset_query_pos"},
-}
 
 
 def is_batch(data) -> bool:
@@ -31,22 +23,23 @@ def is_batch(data) -> bool:
     return hasattr(data, "get_example") and hasattr(data, "num_graphs") and getattr(data, "ptr", None) is not None
 
 
-def _level_of(task: str, key: str, value, batch) -> str:
-    level = OUTPUT_LEVELS.get(task, {}).get(key)
+def _level_of(task: str, key: str, value, batch, levels) -> str:
+    level = (levels or {}).get(task, {}).get(key)
     if level is not None:
         return level
-    sizes = {NODES: batch.num_nodes, GRAPHS: batch.num_graphs}
+    sizes = {NODE_LEVEL: batch.num_nodes, WINDOW_LEVEL: batch.num_graphs}
     for k in batch.keys():
         if k.endswith("_query_pos"):
             sizes[k] = batch[k].shape[0]
     found = [lv for lv, n in sizes.items() if n == value.shape[0]]
     if len(found) != 1:
         raise ValueError(f"output {task}/{key} of shape {tuple(value.shape)}: cannot tell what it is indexed by "
-                         f"(sizes {sizes}); add it to evpose.viz.pretext_layout.OUTPUT_LEVELS")
+                         f"(sizes {sizes}); pass levels= as the heads declare them (PretextTransform.output_levels "
+                         "or PretrainModule.output_levels)")
     return found[0]
 
 
-def unbatch_window(batch, outputs: dict | None = None, index: int = 0):
+def unbatch_window(batch, outputs: dict | None = None, index: int = 0, levels: dict | None = None):
     """One window of a batch and its share of the head outputs.
 
     Args:
@@ -54,6 +47,9 @@ def unbatch_window(batch, outputs: dict | None = None, index: int = 0):
             pretraining loader does), or a single ``Data`` (returned as is).
         outputs: ``{task: {name: tensor}}`` as ``PretrainModule.forward`` returns (None: none).
         index: the window (graph) of the batch.
+        levels: ``{task: {name: level}}``, what each output runs over as its head declares
+            it (``PretrainModule.output_levels``, ``PretextTransform.output_levels``); an
+            output without one is placed by its size, when only one level has that size.
 
     Returns:
         ``(data, outputs)``: the window's ``Data`` and ``{task: {name: tensor}}`` cut to it
@@ -71,11 +67,11 @@ def unbatch_window(batch, outputs: dict | None = None, index: int = 0):
     for task, outs in outputs.items():
         cut[task] = {}
         for key, value in outs.items():
-            level = _level_of(task, key, value, batch)
-            if level == GRAPHS:
+            level = _level_of(task, key, value, batch, levels)
+            if level == WINDOW_LEVEL:
                 cut[task][key] = value[index : index + 1]
                 continue
-            ptr_key = "ptr" if level == NODES else f"{level}_ptr"
+            ptr_key = "ptr" if level == NODE_LEVEL else f"{level}_ptr"
             ptr = getattr(batch, ptr_key, None)
             if ptr is None:
                 raise ValueError(f"the batch has no {ptr_key!r}: make it with follow_batch={[level]} "
@@ -131,46 +127,77 @@ class BoxCells:
         return inside.any(1)
 
 
-def corrupting_task(source, key: str):
-    """The task that made a corruption: ``source`` itself, or, for a
-    :class:`~evpose.pretext.PretextTransform` (or a list/dict of tasks), the first of its
-    tasks (in pipeline order) with ``corruption_key == key``, as the transform applies it."""
-    tasks = getattr(source, "tasks", None)
-    if isinstance(source, dict):
-        tasks = list(source.values())
-    elif isinstance(source, (list, tuple)):
-        tasks = list(source)
+def _tasks_in(source):
+    """The tasks of a transform or module (``.tasks``), a dict or list of tasks, or None."""
+    tasks = source if isinstance(source, (dict, list, tuple)) else getattr(source, "tasks", None)
+    if isinstance(tasks, dict):
+        return list(tasks.values())
+    return None if tasks is None else list(tasks)
+
+
+def find_task(source, name: str):
+    """The task called ``name``: ``source`` itself, or among the tasks of ``source`` (a
+    :class:`~evpose.pretext.PretextTransform`, a :class:`~evpose.modules.PretrainModule`, or a
+    dict/list of tasks).
+
+    Raises:
+        ValueError: no task of that name among them.
+    """
+    tasks = _tasks_in(source)
     if tasks is None:
         return source
-    ordered = sorted(tasks, key=lambda t: getattr(t, "order", 100))
-    for t in ordered:
-        if getattr(t, "corruption_key", None) == key:
+    for t in tasks:
+        if getattr(t, "name", None) == name:
             return t
-    raise ValueError(f"no task with corruption {key!r} among {[getattr(t, 'name', t) for t in ordered]}")
+    raise ValueError(f"no {name!r} task among {[getattr(t, 'name', t) for t in tasks]}")
+
+
+def corrupting_encoder(source, key: str):
+    """The encoder that made a corruption: that of ``source`` (a task, or an encoder itself),
+    or, among the tasks of ``source`` (as :func:`find_task`), that of the first (in pipeline
+    order) with ``corruption_key == key``, as the transform applies it."""
+    tasks = _tasks_in(source)
+    if tasks is None:
+        return getattr(source, "encoder", source)
+    encoders = sorted((t.encoder for t in tasks), key=lambda e: e.order)
+    for e in encoders:
+        if e.corruption_key == key:
+            return e
+    raise ValueError(f"no task with corruption {key!r} among {[getattr(t, 'name', t) for t in tasks]}")
+
+
+def output_levels(source, name: str) -> dict[str, dict[str, str]]:
+    """``{name: {output: level}}`` of the task ``name`` found in ``source`` (:func:`find_task`;
+    empty when ``source`` is None or declares none)."""
+    if source is None:
+        return {}
+    levels = getattr(find_task(source, name), "output_levels", None)
+    return {name: dict(levels)} if isinstance(levels, dict) else {}
 
 
 def box_cells(data, task) -> BoxCells:
     """The boxes of a window's box masking, recovered from its query cells.
 
     Args:
-        data: one window's graph with ``box_query_pos`` (and ``t``, ``t0``, ``pos`` for the
-            time scale).
+        data: one window's graph with the box query cells (and ``t``, ``t0``, ``pos`` for
+            the time scale).
         task: the :class:`~evpose.pretext.PretextTransform` that corrupted the window (its
             first box-masking task made the boxes), or that task (an
             :class:`~evpose.pretext.InpaintTask` / :class:`~evpose.pretext.CountTask`), or
-            its :class:`~evpose.pretext.BoxMasking`. With inpainting and counting both on,
-            the boxes are inpainting's (the first): pass the transform to be sure.
+            its encoder (:class:`~evpose.pretext.BoxMasking`). With inpainting and counting
+            both on, the boxes are inpainting's (the first): pass the transform to be sure.
     """
-    masking = getattr(corrupting_task(task, "boxes"), "masking", task)
+    masking = corrupting_encoder(task, "boxes")
     try:
         shape = tuple(int(v) for v in masking.cells_per_box)
         cell_px, cell_us = int(masking.cell_px), int(masking.cell_us)
+        query = masking.keys.query
     except AttributeError:
         raise TypeError(f"expected an InpaintTask, CountTask or BoxMasking, got {type(task).__name__}") from None
-    q = to_numpy(data.box_query_pos).astype(np.float64)
+    q = to_numpy(query.of(data)).astype(np.float64)
     per_box = int(np.prod(shape))
     if q.ndim != 2 or q.shape[1] != 3 or len(q) % per_box:
-        raise ValueError(f"box_query_pos of shape {q.shape} is not a whole number of boxes of {shape} cells: "
+        raise ValueError(f"{query.name} of shape {q.shape} is not a whole number of boxes of {shape} cells: "
                          "is this the task that made the boxes? (pass the PretextTransform)")
     first = q.reshape(-1, per_box, 3)[:, 0]
     beta = time_scale(data)
@@ -207,16 +234,20 @@ class FutureGrid:
         return (self.x0 - 0.5, self.x0 + self.nx * c - 0.5, self.y0 + self.ny * c - 0.5, self.y0 - 0.5)
 
 
-def future_grid(data, cell_px: int | None = None) -> FutureGrid:
-    """The grid of a window's ``future_query_pos`` (cell size read off the centres; give
-    ``cell_px`` for a grid of a single cell)."""
-    q = to_numpy(data.future_query_pos).astype(np.float64)
+def future_grid(query_pos, cell_px: int | None = None) -> FutureGrid:
+    """The grid of a window's future query cells (``task.keys.query.of(data)`` of the future
+    task; cell size read off the centres; give ``cell_px`` for a grid of a single cell).
+
+    Shapes:
+        query_pos: (Q, 3), Q = nx * ny
+    """
+    q = to_numpy(query_pos).astype(np.float64)
     if q.ndim != 2 or q.shape[1] != 3 or len(q) == 0:
-        raise ValueError(f"future_query_pos must be a non-empty (Q, 3), got shape {q.shape}")
+        raise ValueError(f"the future query cells must be a non-empty (Q, 3), got shape {q.shape}")
     ux, uy = np.unique(q[:, 0]), np.unique(q[:, 1])
     nx, ny = len(ux), len(uy)
     if nx * ny != len(q):
-        raise ValueError(f"future_query_pos ({len(q)} points) is not a full {nx} x {ny} grid")
+        raise ValueError(f"the future query cells ({len(q)} points) are not a full {nx} x {ny} grid")
     if nx > 1:
         c = int(round(ux[1] - ux[0]))
     elif ny > 1:

@@ -1,5 +1,7 @@
 """Checkpoints of format 1 (evpose before the node input spec) still load, predict as they
-did, and give their backbone to fine-tuning; what cannot be recovered is a clear error."""
+did, and give their backbone to fine-tuning; what cannot be recovered is a clear error.
+Pretraining checkpoints before format 3 (heads that were their network alone) load with
+every head weight where the head keeps it now."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import torch
 from evpose.estimator import load_estimator
 from evpose.geometry import dhp19_cameras
 from evpose.modules import CheckpointError, FinetuneModule, PretrainModule, read_checkpoint
-from evpose.modules.checkpoints import upgrade_hyperparameters
+from evpose.modules.checkpoints import upgrade_head_weights, upgrade_hyperparameters
 from evpose.types import make_events
 
 FIXTURES = Path(__file__).parent / "fixtures"  # made by fixtures/make_format1.py with evpose at 5bf6cdc
@@ -47,6 +49,17 @@ def test_old_modules_load_with_their_weights():
     pre = PretrainModule.load_from_checkpoint(PRETRAIN, map_location="cpu")
     assert pre.input_spec.channels == 21 and pre.backbone.in_channels == 21
     assert set(pre.tasks) == {"inpaint", "count", "refill", "future"}
+    # every weight of the file, the heads' moved to where the heads keep their networks now
+    old = torch.load(PRETRAIN, map_location="cpu", weights_only=True)["state_dict"]
+    moved = {"inpaint": "decoder.", "count": "decoder.", "refill": "net.", "future": ""}
+    want = {}
+    for k, v in old.items():
+        task = k.split(".")[1] if k.startswith("heads.") else None
+        want[k if task is None else f"heads.{task}.{moved[task]}{k[len(f'heads.{task}.'):]}"] = v
+    got = pre.state_dict()
+    assert set(got) == set(want)
+    for k, v in got.items():
+        torch.testing.assert_close(v, want[k], rtol=0, atol=0)
     ft = FinetuneModule.load_from_checkpoint(FINETUNE, map_location="cpu")
     state = torch.load(FINETUNE, map_location="cpu", weights_only=True)["state_dict"]
     for k, v in ft.state_dict().items():
@@ -77,3 +90,23 @@ def test_an_unrecoverable_layout_is_a_clear_error():
     no_graph = {**old, "graph": None, "config": None}
     with pytest.raises(CheckpointError, match="without the graph TORE depth"):
         upgrade_hyperparameters(no_graph, "old.ckpt")
+
+
+def test_head_weights_move_only_from_the_old_layout():
+    state = {"heads.inpaint.out.0.weight": torch.ones(1), "heads.future.motion.0.bias": torch.zeros(1),
+             "backbone.w": torch.ones(2)}
+    prefixes = {"inpaint": "decoder.", "future": ""}
+    expected = {"heads.inpaint.decoder.out.0.weight", "heads.future.motion.0.bias", "backbone.w"}
+    old = {"state_dict": dict(state)}  # (no evpose entry: the layout decides)
+    upgrade_head_weights(old, prefixes, expected)
+    assert set(old["state_dict"]) == expected
+    now = {"state_dict": dict(old["state_dict"])}
+    upgrade_head_weights(now, prefixes, expected)  # in place already: nothing moves
+    assert set(now["state_dict"]) == expected
+    # a head whose network has a child of the prefix's name (refill's NodeHead keeps 'net')
+    nested = {"state_dict": {"heads.refill.net.weight": torch.ones(1)}}
+    upgrade_head_weights(nested, {"refill": "net."}, {"heads.refill.net.net.weight"})
+    assert set(nested["state_dict"]) == {"heads.refill.net.net.weight"}
+    foreign = {"state_dict": {"heads.inpaint.other.weight": torch.ones(1)}}
+    upgrade_head_weights(foreign, prefixes, expected)  # fits neither layout: left for load_state_dict to name
+    assert set(foreign["state_dict"]) == {"heads.inpaint.other.weight"}

@@ -37,7 +37,7 @@ def in_box(ev, b):
 def test_box_masking_hides_boxes_and_counts_match_brute_force(seed):
     s = sample(seed)
     task = InpaintTask(share=(0.2, 0.3), box_px=(16, 8), box_us=8000, cell_px=4, cell_us=2000)
-    kept, tg = task.corrupt(s["events"], frame_of(s), s, np.random.default_rng(seed))
+    kept, tg = task.encoder.corrupt(s["events"], frame_of(s), s, np.random.default_rng(seed))
     ev = s["events"]
     removed = tg["removed"]
     # nothing is lost or duplicated: kept + removed is the window
@@ -69,14 +69,14 @@ def test_box_masking_hides_boxes_and_counts_match_brute_force(seed):
 
 def test_box_masking_skips_tiny_windows():
     s = sample(0, n=50)
-    assert InpaintTask(min_events=200, cell_us=2000).corrupt(s["events"], frame_of(s), s, np.random.default_rng(0)) is None
+    assert InpaintTask(min_events=200, cell_us=2000).encoder.corrupt(s["events"], frame_of(s), s, np.random.default_rng(0)) is None
 
 
 def test_future_split_hides_the_future_and_targets_match_brute_force():
     s = sample(3)
     ev = s["events"]
     task = FutureTask(past_share=0.75, cell_px=8, min_part_events=5)
-    kept, tg = task.corrupt(ev, frame_of(s), s, np.random.default_rng(0))
+    kept, tg = task.encoder.corrupt(ev, frame_of(s), s, np.random.default_rng(0))
     t_split = tg["t_split"]
     assert kept["t"].max() < t_split and len(kept) == (ev["t"] < t_split).sum()
     future = ev[ev["t"] >= t_split]
@@ -103,7 +103,7 @@ def test_onset_blanks_rectangle_after_slice_and_first_times_match():
     s = sample(4)
     ev = s["events"]
     task = OnsetTask(rect_px=(24, 24), cell_px=4, slice_share=0.1)
-    kept, tg = task.corrupt(ev, frame_of(s), s, np.random.default_rng(5))
+    kept, tg = task.encoder.corrupt(ev, frame_of(s), s, np.random.default_rng(5))
     t_first, t_end = ev["t"][0], ev["t"][-1] + 1
     t_slice = t_first + round(0.1 * (t_end - t_first))
     qx = tg["query_pos"][:, 0]
@@ -146,12 +146,15 @@ def test_refill_head_sees_the_labels_the_part_input_shows():
     batch = SkippingCollater(tf.query_keys)([tf(sample(s)) for s in (1, 2)])
     seen = {}
 
-    def head(h, labels, shown, pos, edge_index):
-        seen["labels"] = labels
-        return h
+    class Net(torch.nn.Module):  # in the network's place: what the head hands it
+        def forward(self, h, labels, shown, pos, edge_index):
+            seen["labels"] = labels
+            return h
 
+    head = task.build_head(4)
+    head.net = Net()
     feats = SimpleNamespace(features=[torch.zeros(batch.num_nodes, 4)])
-    task.forward_head(head, feats, batch)
+    head(feats, batch)
     torch.testing.assert_close(seen["labels"], batch.x[:, tf.input_spec.block("part_labels")], rtol=0, atol=0)
 
 

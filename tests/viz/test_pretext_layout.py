@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,7 +27,7 @@ def test_box_cells_recover_the_boxes_of_the_corruption(time_scale_us):
     assert time_scale(data) == pytest.approx(1.0 / time_scale_us, rel=1e-6)
     # the same corruption again: the transform's first draw from rng (seed, index)
     frame = GraphFrame(s["window"].t_start, 1.0 / time_scale_us, 260, 346, s["window"].t_end)
-    _, targets = task.corrupt(s["events"], frame, s, np.random.default_rng([7, s["index"]]))
+    _, targets = task.encoder.corrupt(s["events"], frame, s, np.random.default_rng([7, s["index"]]))
     cells = box_cells(data, task)
     np.testing.assert_array_equal(cells.boxes, targets["boxes"])
     assert cells.shape == (4, 2, 4) and cells.num_boxes == len(targets["boxes"])
@@ -60,8 +59,8 @@ def test_future_grid_images_match_a_loop_over_the_future_events():
     ev = s["events"]
     task = FutureTask(cell_px=8, margin_px=16)
     frame = GraphFrame(s["window"].t_start, 1e-3, 260, 346, s["window"].t_end)
-    _, tg = task.corrupt(ev, frame, s, np.random.default_rng(0))
-    grid = future_grid(SimpleNamespace(future_query_pos=torch.from_numpy(tg["query_pos"])))
+    _, tg = task.encoder.corrupt(ev, frame, s, np.random.default_rng(0))
+    grid = future_grid(torch.from_numpy(tg["query_pos"]))
     assert grid.cell_px == 8 and grid.nx * grid.ny == len(tg["occ"])
     assert grid.split == pytest.approx((tg["t_split"] - s["window"].t_start) * 1e-3)
     expected = np.zeros((grid.ny, grid.nx, 2))
@@ -81,7 +80,7 @@ def test_unbatch_window_cuts_outputs_per_query_node_and_graph():
     batch = Batch.from_data_list(datas, follow_batch=tf.query_keys)
     joined = {t: {k: torch.cat([o[t][k] for o in outs]) for k in outs[0][t]} for t in outs[0]}
     for i in (0, 1):
-        data, cut = unbatch_window(batch, joined, i)
+        data, cut = unbatch_window(batch, joined, i, levels=tf.output_levels)
         assert torch.equal(data.pos, datas[i].pos) and torch.equal(data.box_count, datas[i].box_count)
         for t in outs[i]:
             for k, v in outs[i][t].items():

@@ -71,10 +71,10 @@ def test_counts(corrupted):
 
 
 def test_refill_accuracy_and_nearest_baseline(corrupted):
-    _, data, _ = corrupted
-    assert len(panels(plot_refill(data))) == 2
+    _, data, tasks = corrupted
+    assert len(panels(plot_refill(data, task=tasks))) == 2
     out = fake_outputs(data)
-    axes = panels(plot_refill(data, out))
+    axes = panels(plot_refill(data, out, task=tasks["refill"]))
     assert len(axes) == 4
     cls = torch.where(data.part < 0, NUM_PARTS, data.part).numpy()
     hidden = ~data.refill_shown.numpy()
@@ -85,6 +85,8 @@ def test_refill_accuracy_and_nearest_baseline(corrupted):
     near = [cls[~hidden][np.argmin(((pos[~hidden] - p) ** 2).sum(1))] for p in pos[hidden]]
     assert number_after(axes[3].get_title(), "(nearest shown label") == pytest.approx(np.mean(near == cls[hidden]), abs=0.005)
     assert len(axes[1].collections[0].get_offsets()) == hidden.sum()  # hidden nodes drawn black first
+    with pytest.raises(ValueError, match="needs the task"):  # (its keys)
+        plot_refill(data)
 
 
 def test_future_panels_and_motion_arrows(corrupted):
@@ -116,9 +118,9 @@ def test_figures_take_a_batch_and_an_index(corrupted):
     batch = Batch.from_data_list(datas, follow_batch=tf.query_keys)
     outs = fake_outputs(batch)
     single = {t: {k: v for k, v in o.items()} for t, o in outs.items()}
-    fig_b = plot_refill(batch, outs, index=1)
+    fig_b = plot_refill(batch, outs, task=tf, index=1)
     n0 = datas[0].num_nodes
-    fig_s = plot_refill(datas[1], {"refill": {"part_logits": single["refill"]["part_logits"][n0:]}})
+    fig_s = plot_refill(datas[1], {"refill": {"part_logits": single["refill"]["part_logits"][n0:]}}, task=tf)
     assert panels(fig_b)[3].get_title() == panels(fig_s)[3].get_title()
     for fn, kw in ((plot_inpainting, {"task": tasks["inpaint"]}), (plot_counts, {"task": tf}),
                    (plot_future, {"task": tasks["future"]})):
