@@ -25,7 +25,7 @@ from ..metrics import (
 )
 from ..types import NUM_PARTS, part_class
 from .baselines import CentroidOffsetBaseline, MeanPoseBaseline
-from .synced_multiview import evaluate_synced_multiview, group_windows
+from .synced_multiview import evaluate_synced_multiview, group_windows, history_us
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +123,6 @@ def fit_baselines(train_refs: Sequence[WindowRef], label_rule: str = "mean") -> 
         "mean_pose": MeanPoseBaseline(np.stack(j3)),
         "centroid_offsets": CentroidOffsetBaseline(np.stack(cents), np.stack(j2), np.stack(j3c)),
     }
-
-
-def history_us(estimator) -> int:
-    """How much TORE history the estimator's windows get (its checkpoint's ``data.history_us``)."""
-    return int(getattr(estimator, "history_us", 0) or 0)
 
 
 def evaluate(estimator, refs: Sequence[WindowRef], baselines: dict | None = None, label_rule: str = "mean",

@@ -28,6 +28,12 @@ def _figures(P, G, V) -> dict:
             "pck3d_150mm": float(pck3d(P, G, V)), "per_joint_3d_mm": per_joint_mpjpe(P, G, V).tolist()}
 
 
+def history_us(estimator) -> int:
+    """How much TORE history the estimator's windows get (its checkpoint's ``data.history_us``;
+    0 for an estimator that does not say)."""
+    return int(getattr(estimator, "history_us", 0) or 0)
+
+
 def evaluate_synced_multiview(estimator, refs: Sequence, cams: Sequence[str], rec_of: Callable, label_rule: str,
                               batch_size: int = 16, all_views: bool = True) -> dict:
     """Triangulate every synchronised window from the 2D predictions of a camera pair
@@ -59,7 +65,7 @@ def evaluate_synced_multiview(estimator, refs: Sequence, cams: Sequence[str], re
     a, b = cams
     groups = group_windows(refs)
     complete = [g for g in groups if {a, b} <= {r.window.camera for r in g}]
-    H = int(getattr(estimator, "history_us", 0) or 0)  # the TORE history of the training windows
+    H = history_us(estimator)
     out = {"cameras": [a, b], "num_windows": len(complete), "windows_without_pair": len(groups) - len(complete),
            "window_rule": "count_synced", "label_rule": label_rule}
     if not complete:
