@@ -93,7 +93,8 @@ def run(cfg: DictConfig) -> dict:
     trainer = make_trainer(cfg)
     fit(trainer, module, datamodule, resume)
     result = {**fit_result(trainer, out_dir), "pretrained": str(pretrained) if pretrained is not None else None}
-    print(f"fine-tuning done: checkpoint {result['best'] or result['last']}; run folder {out_dir}")
+    if trainer.is_global_zero:  # under DDP the first process reports for all
+        print(f"fine-tuning done: checkpoint {result['best'] or result['last']}; run folder {out_dir}")
     return result
 
 

@@ -103,6 +103,8 @@ def run(cfg: DictConfig) -> dict:
         print(f"resuming pretraining from {resume}")
     fit(trainer, module, datamodule, resume)
     result = fit_result(trainer, out_dir)
+    if not trainer.is_global_zero:  # under DDP the first process reports (and writes) for all
+        return result
     table = pretext_table(result["metrics"])
     if table:
         print("\nvalidation, last epoch:\n" + table)

@@ -3,7 +3,7 @@
 from .datamodule import EventDataModule
 from .dataset import EventWindowDataset
 from .dhp19_labels import dhp19_label_samples, dhp19_sample_ranges, nearest_pose_sample
-from .loader import SkippingCollater
+from .loader import RefusedBatch, SkippingCollater
 from .node_inputs import NodeInputSpec
 from .part_input import AppendPartInput, part_input
 from .part_labeller import SkeletonPartLabeller
@@ -23,6 +23,7 @@ __all__ = [
     "EventDataModule",
     "PoseGraphTransform",
     "SkeletonPartLabeller",
+    "RefusedBatch",
     "SkippingCollater",
     "part_input",
     "EventWindowDataset",

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, Subset
 from .dataset import EventWindowDataset
 from .graph_cache import CachedGraphDataset, cache_key
 from .label_fraction import label_subset
-from .loader import SkippingCollater, make_loader
+from .loader import RefusedBatch, SkippingCollater, make_loader
 from .rng_state import rng_states, set_rng_states
 from .sampler import EpochSampler
 from .manifest import MANIFEST_NAME, DatasetError, load_manifest
@@ -251,6 +251,13 @@ class EventDataModule(L.LightningDataModule):
             num_replicas=world,
             rank=int(trainer.global_rank) if world > 1 else 0,
         )
+
+    def on_before_batch_transfer(self, batch, dataloader_idx: int):
+        """A training batch of None (every window refused) goes on as a :class:`RefusedBatch`,
+        so that the training step sees it (and, under DDP, every process skips that step)."""
+        if batch is None and self.trainer is not None and self.trainer.training:
+            return RefusedBatch()
+        return batch
 
     def train_dataloader(self):
         loader = self._loader("train", shuffle=True)

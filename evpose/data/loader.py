@@ -11,12 +11,30 @@ from torch_geometric.data import Batch
 from .sampler import EpochSampler
 
 
+class RefusedBatch:
+    """A training batch in which a transform refused every window (the collate gave None).
+
+    :meth:`EventDataModule.on_before_batch_transfer` hands this to the training step instead
+    of None, which Lightning would skip on its process alone (under DDP that process would
+    then run a step behind the others and the collectives would pair wrong steps or wait
+    forever); :class:`evpose.modules.TrainingModule` skips the step on every process.
+
+    Attributes:
+        num_graphs: 0.
+    """
+
+    num_graphs = 0
+
+    def __repr__(self) -> str:
+        return "RefusedBatch()"
+
+
 class SkippingCollater:
     """Collate PyG ``Data`` objects into a ``Batch``, dropping ``None`` samples.
 
     The batch carries ``num_skipped`` (a 0-d int tensor): how many samples of this batch
     a transform refused, so the training loop can log them. A batch in which every
-    sample was skipped comes out as None (Lightning then skips the step).
+    sample was skipped comes out as None (a training step receives it as :class:`RefusedBatch`).
 
     Args:
         follow_batch: attributes to build ``<name>_batch`` vectors for (as PyG's loader).

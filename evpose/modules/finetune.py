@@ -276,6 +276,7 @@ class FinetuneModule(TrainingModule):
         # after the backward (and DDP's gradient averaging: every process drops the same
         # gradients), before clipping and the step: a parameter without a gradient is skipped
         # by the optimiser, weight decay and moments included
+        super().on_before_optimizer_step(optimizer)
         if self.backbone_frozen_now():
             for p in self.net.backbone.parameters():
                 p.grad = None

@@ -66,6 +66,11 @@ class PretrainModule(TrainingModule):
         for name in ("backbone", "tasks", "optimizer", "scheduler", "graph"):
             check_spec(self.hparams[name], name)
         self.backbone = build(sized_backbone(backbone, inputs.channels))
+        # the last stage's joint maps feed the pose heads only: no pretext loss reaches them, so
+        # they are kept out of the gradient (DDP reduces only parameters that require one, and
+        # refuses a parameter that does but gets none); the optimiser still holds them (its
+        # state's layout, and resuming older checkpoints, unchanged), and never moves them
+        self.backbone.to_maps[-1].requires_grad_(False)
         #: ``{name: PretextTask}``: each task's encoder (for the data transform) and weight
         self.tasks = {name: build(spec) for name, spec in tasks.items()}
         self.heads = nn.ModuleDict({name: t.build_head(self.backbone.channels) for name, t in self.tasks.items()})

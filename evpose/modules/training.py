@@ -11,6 +11,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from ..data.loader import RefusedBatch
 from ..data.node_inputs import NodeInputSpec
 from .build import build
 from .checkpoints import CHECKPOINT_FORMAT, CheckedLoading
@@ -30,7 +31,13 @@ class TrainingModule(CheckedLoading, L.LightningModule):
     - ``parameter_groups()``: what the optimiser trains (default: every parameter);
     - ``checkpoint_info()``: the ``evpose`` entry of a checkpoint beyond kind and format.
 
-    A batch of None (every window refused by a corruption) is skipped. Hyperparameters
+    A training batch of None (every window refused by a corruption) is a skipped step: it
+    changes no weight, counts as a step (``global_step``, the schedule, ``max_steps``) and is
+    counted in ``train/skipped_steps``. Under DDP every process skips a step in which any
+    process has such a batch (:meth:`skip_step`), so that all make the same collective calls
+    (logs, the gradient all-reduce) and none waits for another forever; Lightning alone would
+    skip the batch on that process only, which then runs one step behind the others.
+    A validation batch of None is left out. Hyperparameters
     ``optimizer`` and ``scheduler`` (plain specs) and ``input_spec`` (the node feature
     layout, :class:`evpose.data.NodeInputSpec`) are the subclass's to save.
 
@@ -45,6 +52,7 @@ class TrainingModule(CheckedLoading, L.LightningModule):
     def __init__(self):
         super().__init__()
         self.val_metrics = nn.ModuleDict()
+        self._nothing_to_step = True  # no batch of the coming optimiser step was trained on yet
 
     @property
     def input_spec(self) -> NodeInputSpec:
@@ -84,14 +92,44 @@ class TrainingModule(CheckedLoading, L.LightningModule):
         self.log(f"{stage}/loss", total, batch_size=bs, prog_bar=True, on_step=on_step, on_epoch=True, sync_dist=True)
         return outs, total
 
+    def skip_step(self, batch) -> bool:
+        """Whether this training step is skipped: this process's batch was refused
+        (:class:`evpose.data.RefusedBatch`, or None) or, under DDP, any process's was (one all-reduce of a
+        flag per step)."""
+        skip = batch is None or isinstance(batch, RefusedBatch)
+        trainer = self._trainer
+        if trainer is not None and trainer.world_size > 1:
+            flag = torch.tensor(float(skip), device=self.device)
+            skip = bool(trainer.strategy.reduce(flag, reduce_op="sum") > 0)
+        return skip
+
+    def skipped_step_loss(self) -> torch.Tensor:
+        """A zero loss that reaches every trained parameter: its backward gives DDP the
+        gradients it all-reduces (zeros, dropped before the optimiser step)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        return torch.stack([p.sum() for p in params]).sum() * 0.0
+
     def training_step(self, batch, batch_idx):
-        if batch is None:  # every window of the batch was refused by a corruption
-            return None
+        skipping = self.skip_step(batch)
+        # an optimiser step changes nothing when every batch it accumulates was skipped
+        self._nothing_to_step = skipping and self._nothing_to_step
+        if skipping:
+            # every process logs the same keys (without sync: no collective) and returns a loss
+            self.log("train/skipped_steps", 1.0, reduce_fx="sum", on_step=False, on_epoch=True, batch_size=1)
+            return self.skipped_step_loss()
         _, total = self._step(batch, "train")
         self.after_training_step(batch)
         if not torch.isfinite(total):
             raise FloatingPointError(f"{self.loss_name} loss is {total.item()} at step {self.global_step}")
         return total
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # after the backward (and DDP's all-reduce), before clipping and the step: a parameter
+        # without a gradient is left alone by the optimiser (weight decay and moments included)
+        if self._nothing_to_step:
+            for p in self.parameters():
+                p.grad = None
+        self._nothing_to_step = True  # the next accumulation starts empty
 
     def after_training_step(self, batch) -> None:
         """Called with every training batch after its step (default: nothing)."""

@@ -68,7 +68,11 @@ class ConstantMeanMAE(Metric):
         self.values.append(target.detach().double().reshape(-1))
 
     def compute(self) -> torch.Tensor:
-        v = dim_zero_cat(self.values) if self.values else torch.zeros(0, dtype=torch.float64)
+        # a list of the batches' targets; under DDP, after the processes' lists were gathered,
+        # one tensor (whose truth value is ambiguous: test the list for emptiness only)
+        if isinstance(self.values, list) and not self.values:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        v = dim_zero_cat(self.values)
         if v.numel() == 0:
             return torch.tensor(float("nan"), dtype=torch.float64)
         return (v - v.mean()).abs().mean()

@@ -1,0 +1,81 @@
+"""A training batch whose every window a corruption refused: the step changes no weight, is
+counted, and under DDP every process skips it together (no process waits for another)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from tests.modules.conftest import FAST
+
+from evpose.cli import _hydra
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = 4
+COMMON = [o for o in FAST if not o.startswith(("trainer.max_epochs", "data.batch_size"))] + [
+    "trainer.max_epochs=-1",
+    f"trainer.max_steps={STEPS}",
+    "data.batch_size=1",
+    "num_threads=1",
+    "pretext=[count]",
+    "+callbacks.refuse._target_=tests.modules.ddp_probe.RefusedBatchProbe",
+    "+callbacks.refuse.refuse=[1]",
+]
+
+
+def epoch_sum(run_dir: Path, key: str) -> float:
+    with open(run_dir / "csv" / "metrics.csv") as f:
+        return sum(float(r[key]) for r in csv.DictReader(f) if r.get(key))
+
+
+def check_records(records: list[dict], refused_step: int) -> None:
+    """The refused step changed no weight (AdamW's weight decay included), every other one
+    did, and every step counted (as Lightning counts a skipped step in one process)."""
+    assert [r["global_step"] for r in records] == list(range(1, STEPS + 1)), records
+    assert [r["changed"] for r in records] == [s != refused_step for s in range(STEPS)], records
+
+
+def test_refused_batch_changes_no_weight_and_is_counted(tmp_path, tiny_dataset):
+    from evpose.cli.pretrain import run
+
+    out = tmp_path / "one"
+    threads = torch.get_num_threads()
+    try:
+        with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
+            cfg = compose("pretrain", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *COMMON,
+                                                 f"+callbacks.refuse.out={out / 'probe'}", "+callbacks.refuse.rank=0"])
+        run(cfg)
+    finally:
+        torch.set_num_threads(threads)
+    records = torch.load(out / "probe.rank0.pt", weights_only=False)
+    assert [r["none"] for r in records] == [s == 1 for s in range(STEPS)]
+    check_records(records, refused_step=1)
+    assert epoch_sum(out, "train/skipped_steps") == 1.0
+
+
+@pytest.mark.ddp
+def test_ddp_process_with_refused_batch_does_not_stall_the_others(tmp_path, tiny_dataset):
+    """Rank 1's second batch is None; rank 0's is not. Both skip that step (the one flag
+    all-reduce per step), make the same logging and gradient collectives on every other step,
+    and finish (a timeout here is the hang this guards against)."""
+    ddp = tmp_path / "ddp"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-m", "evpose.cli.pretrain", f"data.root={tiny_dataset}", f"hydra.run.dir={ddp}", *COMMON,
+           f"+callbacks.refuse.out={ddp / 'probe'}", "+callbacks.refuse.rank=1", "data.num_workers=0",
+           "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    assert "distributed_backend=gloo" in log, log[-3000:]
+    ranks = [torch.load(ddp / f"probe.rank{r}.pt", weights_only=False) for r in (0, 1)]
+    assert [r["none"] for r in ranks[0]] == [False] * STEPS
+    assert [r["none"] for r in ranks[1]] == [s == 1 for s in range(STEPS)]
+    for records in ranks:
+        check_records(records, refused_step=1)
+    assert epoch_sum(ddp, "train/skipped_steps") == 1.0
