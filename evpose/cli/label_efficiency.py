@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import hydra
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
@@ -197,6 +198,14 @@ def _same_settings(stored: dict, now: dict, folder: Path) -> None:
                           f"settings or start a new out_dir")
 
 
+def train_windows(data_cfg: DictConfig) -> int:
+    """The training windows of a run's config (its data settings, every window: no cap),
+    counted from the recordings' indexes; no graph is built."""
+    dm = instantiate(data_cfg.data, transform=None)
+    dm.prepare_data()
+    return len(dm.dataset("train"))
+
+
 def run(cfg: DictConfig) -> dict:
     """Plan, run (or read back) and tabulate a label-efficiency sweep or ablation; returns
     the summary written to ``label_efficiency.json`` (``ablation.json``)."""
@@ -233,8 +242,11 @@ def run(cfg: DictConfig) -> dict:
     todo = [a for a in arms if not runner.is_done(a)]
     pending = [t for t in sets if not (t == ALL and runner.given) and any(a.tasks == t for a in todo)
                and not (runner.pretrain_dir(t) / "pretraining.json").exists()]
-    steps_pre = pretraining_steps(pre_cfg.trainer.max_steps, pre_cfg.trainer.max_epochs,
-                                  pre_cfg.data.max_train_windows, pre_cfg.data.batch_size)
+    windows = pre_cfg.data.max_train_windows
+    if windows is None and pending:  # every training window: count them (the estimate needs the steps)
+        windows = train_windows(pre_cfg)
+    steps_pre = pretraining_steps(pre_cfg.trainer.max_steps, pre_cfg.trainer.max_epochs, windows,
+                                  pre_cfg.data.batch_size)
     est = estimate(len(todo), int(le.steps), int(ev_cfg.max_windows or 0), [steps_pre] * len(pending), le.speed)
     plan = {"mode": cfg.mode, "out_dir": str(out), "arms": [a.name for a in arms], "to_run": [a.name for a in todo],
             "pretrainings_to_run": pending, "estimate_s": est, "batch_size": int(ft_cfg.data.batch_size),

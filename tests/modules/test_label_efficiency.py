@@ -139,6 +139,24 @@ def test_plan_only_and_bad_settings(tiny_dataset, tmp_path, pretrained_ckpt, cap
         label_efficiency(compose_config("label_efficiency", [*base, "mode=both"]))
 
 
+def test_plan_counts_the_steps_of_an_uncapped_pretraining(tiny_dataset, tmp_path, capsys):
+    """Without a window cap the pretraining's steps follow from the training windows, which
+    the plan counts (before: '? steps' and an estimate without the pretraining)."""
+    from evpose.data import EventWindowDataset, split_recordings
+
+    pre = [o for o in FAST if not o.startswith(("data.max_train_windows", "trainer.max_epochs"))]
+    pre += ["data.max_train_windows=null", "trainer.max_epochs=3"]
+    res = label_efficiency(compose_config("label_efficiency", [*overrides(tiny_dataset, tmp_path), "plan_only=true",
+                                                               f"label_efficiency.pretrain={as_list(pre)}"]))
+    cfg = compose_config("pretrain", [f"data.root={tiny_dataset}", *pre])
+    windows = len(EventWindowDataset(split_recordings(tiny_dataset, "train"), num_events=cfg.data.num_events,
+                                     min_events=cfg.data.min_events))
+    assert windows > cfg.data.batch_size
+    assert res["plan"]["pretrain_steps"] == 3 * -(-windows // cfg.data.batch_size)
+    assert res["plan"]["estimate_s"]["complete"] and res["plan"]["estimate_s"]["pretraining"] > 0
+    assert f"1 pretraining ({res['plan']['pretrain_steps']} steps each)" in capsys.readouterr().out
+
+
 def test_the_ablation_pretrains_each_task_set_once(tiny_dataset, tmp_path):
     pretrain = [*FAST, "pretext=[inpaint,count]"]
     cfg = compose_config("label_efficiency", [*overrides(tiny_dataset, tmp_path, steps=2), "mode=ablation",
