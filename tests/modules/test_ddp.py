@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from tests.modules.conftest import FAST
+from tests.modules.conftest import FAST, run_ddp_on_cpu, run_here
 
-from evpose.cli import _hydra
-
-ROOT = Path(__file__).resolve().parents[2]
 STEPS = 4  # 8 training windows, 2 per global batch: one epoch, then validation on 4 windows
 COMMON = [o for o in FAST if not o.startswith(("trainer.max_epochs", "data.batch_size"))] + [
     "pretrained=none",
@@ -68,25 +61,10 @@ def test_ddp_two_cpu_processes_equal_one_process(tmp_path, tiny_dataset):
     equal the means over the global batch; with uneven node or visible-joint counts DDP equals
     one process accumulating the processes' batches instead (README)."""
     one, ddp = tmp_path / "one", tmp_path / "ddp"
-    from evpose.cli.finetune import run
-
-    threads = torch.get_num_threads()
-    try:
-        with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
-            cfg = compose("finetune", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={one}", *COMMON,
-                                                 f"+callbacks.probe.out={one / 'probe'}", "data.batch_size=2"])
-        run(cfg)
-    finally:
-        torch.set_num_threads(threads)
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "evpose.cli.finetune", f"data.root={tiny_dataset}", f"hydra.run.dir={ddp}", *COMMON,
-           f"+callbacks.probe.out={ddp / 'probe'}", "data.batch_size=1",
-           "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-5000:]
-    assert "distributed_backend=gloo" in log and "All distributed processes registered" in log, log[-3000:]
+    run_here("finetune", [f"data.root={tiny_dataset}", f"paths.output_dir={one}", *COMMON,
+                          f"+callbacks.probe.out={one / 'probe'}", "data.batch_size=2"])
+    run_ddp_on_cpu("finetune", [f"data.root={tiny_dataset}", *COMMON, f"+callbacks.probe.out={ddp / 'probe'}",
+                                "data.batch_size=1"], ddp, cwd=tmp_path)
 
     ref, ranks = probe(one, 0), [probe(ddp, 0), probe(ddp, 1)]
     assert len(ref) == len(ranks[0]) == len(ranks[1]) == STEPS

@@ -4,19 +4,12 @@ counted, and under DDP every process skips it together (no process waits for ano
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from tests.modules.conftest import FAST
+from tests.modules.conftest import FAST, run_ddp_on_cpu, run_here
 
-from evpose.cli import _hydra
-
-ROOT = Path(__file__).resolve().parents[2]
 STEPS = 4
 COMMON = [o for o in FAST if not o.startswith(("trainer.max_epochs", "data.batch_size"))] + [
     "trainer.max_epochs=-1",
@@ -42,17 +35,9 @@ def check_records(records: list[dict], refused_step: int) -> None:
 
 
 def test_refused_batch_changes_no_weight_and_is_counted(tmp_path, tiny_dataset):
-    from evpose.cli.pretrain import run
-
     out = tmp_path / "one"
-    threads = torch.get_num_threads()
-    try:
-        with initialize_config_dir(config_dir=_hydra.CONFIG_PATH, version_base="1.3"):
-            cfg = compose("pretrain", overrides=[f"data.root={tiny_dataset}", f"paths.output_dir={out}", *COMMON,
-                                                 f"+callbacks.refuse.out={out / 'probe'}", "+callbacks.refuse.rank=0"])
-        run(cfg)
-    finally:
-        torch.set_num_threads(threads)
+    run_here("pretrain", [f"data.root={tiny_dataset}", f"paths.output_dir={out}", *COMMON,
+                          f"+callbacks.refuse.out={out / 'probe'}", "+callbacks.refuse.rank=0"])
     records = torch.load(out / "probe.rank0.pt", weights_only=False)
     assert [r["none"] for r in records] == [s == 1 for s in range(STEPS)]
     check_records(records, refused_step=1)
@@ -65,14 +50,8 @@ def test_ddp_process_with_refused_batch_does_not_stall_the_others(tmp_path, tiny
     all-reduce per step), make the same logging and gradient collectives on every other step,
     and finish (a timeout here is the hang this guards against)."""
     ddp = tmp_path / "ddp"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "evpose.cli.pretrain", f"data.root={tiny_dataset}", f"hydra.run.dir={ddp}", *COMMON,
-           f"+callbacks.refuse.out={ddp / 'probe'}", "+callbacks.refuse.rank=1", "data.num_workers=0",
-           "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-5000:]
-    assert "distributed_backend=gloo" in log, log[-3000:]
+    run_ddp_on_cpu("pretrain", [f"data.root={tiny_dataset}", *COMMON, f"+callbacks.refuse.out={ddp / 'probe'}",
+                                "+callbacks.refuse.rank=1", "data.num_workers=0"], ddp, cwd=tmp_path)
     ranks = [torch.load(ddp / f"probe.rank{r}.pt", weights_only=False) for r in (0, 1)]
     assert [r["none"] for r in ranks[0]] == [False] * STEPS
     assert [r["none"] for r in ranks[1]] == [s == 1 for s in range(STEPS)]
