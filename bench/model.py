@@ -50,17 +50,17 @@ def main() -> None:
     from evpose.cli.compose import compose_config
     from evpose.data import EventWindowDataset, PoseGraphTransform
     from evpose.data.manifest import split_recordings
-    from evpose.models.losses import joint_loss
-    from evpose.modules import FinetuneModule
+    from evpose.cli.finetune import selected_pose_tasks
+    from evpose.modules import TaskModule
     from evpose.synth import ensure_demo_data
 
     root = ensure_demo_data(progress=None)
     cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
     graph = instantiate(cfg.graph)
     transform = PoseGraphTransform(graph, cfg.model.num_parts)
-    module = FinetuneModule(cfg.model.net, transform.input_spec, cfg.optimizer, loss_weights=cfg.loss_weights,
-                            heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
-    net = module.net
+    module = TaskModule(cfg.model.backbone, transform.input_spec, selected_pose_tasks(cfg), cfg.optimizer,
+                        graph=cfg.graph, backbone_lr_factor=cfg.backbone_lr_factor)
+    net = module.net  # the backbone and the pose heads
     ds = EventWindowDataset(split_recordings(root, "test"), num_events=7500, history_us=cfg.data.history_us)
     idx = torch.linspace(0, len(ds) - 1, args.windows).round().long().tolist()
     samples = [ds.raw_sample(i) for i in idx]
@@ -91,8 +91,7 @@ def main() -> None:
         b = batches[s % len(batches)]
         t0 = time.perf_counter()
         outs = net(b)
-        w = module.hparams.loss_weights
-        loss = sum(w[k] * v for k, v in module.losses(outs, b).items())
+        loss = sum(w * v for w, v in module.losses(outs, b).values())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -136,13 +135,15 @@ def realtime(args) -> None:
         from evpose.cli.compose import compose_config
         from omegaconf import OmegaConf
 
+        from evpose.cli.finetune import selected_pose_tasks
         from evpose.data import PoseGraphTransform
-        from evpose.modules.finetune import build_pose_net
+        from evpose.estimator import pose_net
 
         cfg = compose_config("finetune", [f"data.root={root}", "paths.output_dir=/tmp/evpose_bench_model"])
         graph = instantiate(cfg.graph)
         spec = PoseGraphTransform(graph, cfg.model.num_parts).input_spec
-        net = build_pose_net(OmegaConf.to_container(cfg.model.net, resolve=True), spec)
+        net = pose_net(OmegaConf.to_container(cfg.model.backbone, resolve=True), spec,
+                       OmegaConf.to_container(selected_pose_tasks(cfg)))
         est = PoseEstimator(net, graph, input_spec=spec)
     num_events = est.window.get("num_events", 7500)
     ds = EventWindowDataset(split_recordings(root, "test"), num_events=num_events)

@@ -24,9 +24,9 @@ from torch_geometric.data import Batch
 from .data.node_inputs import NodeInputSpec
 from .data.transforms import PoseGraphTransform
 from .geometry import Camera
-from .modules.build import build
+from .modules.build import build, sized_backbone
 from .modules.checkpoints import CheckpointError, read_checkpoint
-from .modules.finetune import build_pose_net
+from .tasks import Joints2DTask, Joints3DTask, PartsTask, Task, TaskNet
 
 #: Fewest events of a window the network is run on (about 1% of a DHP19 window of 7500
 #: events): a sparser window gives NaN joints with confidence 0, not a guess.
@@ -93,7 +93,10 @@ class PoseEstimator:
     """A fine-tuned pose network with its graph builder, ready to predict.
 
     Args:
-        net: the :class:`evpose.models.PoseNet` (eval mode).
+        net: the pose part of a trained module (eval mode): a :class:`evpose.tasks.TaskNet`,
+            the backbone and the heads of a :class:`~evpose.tasks.Joints2DTask` and optionally
+            of a :class:`~evpose.tasks.Joints3DTask` and a :class:`~evpose.tasks.PartsTask`
+            (:func:`pose_net`).
         graph: the graph transform the network was trained with.
         device: where the network runs.
         path: the checkpoint it came from (for messages).
@@ -140,7 +143,31 @@ class PoseEstimator:
 
     @property
     def num_joints(self) -> int:
-        return self.net.num_joints
+        return self._pose_task(Joints2DTask).num_joints
+
+    @property
+    def num_parts(self) -> int:
+        """P of the parts head (0: the network has none)."""
+        parts = self._pose_task(PartsTask, required=False)
+        return parts.num_parts if parts is not None else 0
+
+    def _pose_task(self, kind: type, required: bool = True):
+        name = _task_of(self.net.tasks, kind)
+        if name is None and required:
+            raise ValueError(f"the network has no {kind.__name__}")
+        return None if name is None else self.net.tasks[name]
+
+    def _pose_outputs(self, outs: dict) -> dict:
+        """The pose outputs of :class:`~evpose.tasks.TaskNet`'s ``{task: outputs}``, in one
+        dict: ``joints2d``, ``confidence`` and, with their heads, ``joints3d``,
+        ``joints3d_cam`` and ``part_logits``."""
+        res = {}
+        for kind, keys in ((Joints2DTask, ("joints2d", "confidence")), (Joints3DTask, ("joints3d", "joints3d_cam")),
+                           (PartsTask, ("part_logits",))):
+            name = _task_of(self.net.tasks, kind)
+            if name is not None:
+                res.update({k: outs[name][k] for k in keys})
+        return res
 
     def graph_of(self, events: np.ndarray, camera: Camera, t_start: int | None = None,
                  history: np.ndarray | None = None):
@@ -196,7 +223,7 @@ class PoseEstimator:
                 ptr = batch.ptr.tolist()
             if datas:
                 with self._threads(batch.num_nodes):
-                    res = self.net(batch)[-1]
+                    res = self._pose_outputs(self.net(batch))
                 host = {k: res[k].cpu().numpy() for k in ("joints2d", "confidence", "joints3d", "joints3d_cam") if k in res}
                 cls = res["part_logits"].argmax(1).cpu().numpy() if "part_logits" in res else None
             nan = np.full((self.num_joints, 3), np.nan)
@@ -209,7 +236,7 @@ class PoseEstimator:
                 parts = np.zeros(0, np.int64)
                 if cls is not None:
                     c = cls[ptr[b] : ptr[b + 1]]
-                    parts = np.where(c == self.net.num_parts, -1, c).astype(np.int64)
+                    parts = np.where(c == self.num_parts, -1, c).astype(np.int64)
                 out.append(PosePrediction(
                     host["joints2d"][b].astype(np.float64), host["confidence"][b].astype(np.float64),
                     host["joints3d"][b].astype(np.float64) if "joints3d" in host else nan.copy(),
@@ -382,12 +409,16 @@ def load_estimator(path, device: str | torch.device = "cpu", min_events: int = M
         evpose.modules.CheckpointError: not an evpose fine-tuning checkpoint, or one whose
             weights do not fit the network it describes.
     """
-    ckpt = read_checkpoint(path, kind="finetune")
+    ckpt = read_checkpoint(path, kind="finetune")  # (in today's format: older files converted)
     hp = ckpt.get("hyper_parameters", {})
-    if "net" not in hp or "graph" not in hp or hp["graph"] is None:
+    if "backbone" not in hp or "tasks" not in hp or "graph" not in hp or hp["graph"] is None:
         raise CheckpointError(f"{path}: the checkpoint lacks the network or graph configuration")
-    net = build_pose_net(hp["net"], hp["input_spec"])
-    state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    try:
+        net = pose_net(hp["backbone"], hp["input_spec"], hp["tasks"])
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    prefixes = ("net.backbone.", *(f"net.heads.{name}." for name in net.heads))
+    state = {k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefixes)}
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
@@ -396,6 +427,27 @@ def load_estimator(path, device: str | torch.device = "cpu", min_events: int = M
     return PoseEstimator(net, graph, device=device, path=str(Path(path)), min_events=min_events,
                          window=_window_of(hp.get("config")), input_spec=hp["input_spec"],
                          one_thread_below_nodes=one_thread_below_nodes, history_us=_history_of(hp.get("config")))
+
+
+def pose_net(backbone: dict, input_spec: dict | NodeInputSpec, tasks: dict[str, dict]) -> TaskNet:
+    """The pose part of a module's specs: its backbone (as wide as the node features of
+    ``input_spec``) and the heads of its pose tasks (``kind == "pose"``, in their order; the
+    other tasks, e.g. pretext tasks trained beside them, are left out).
+
+    Raises:
+        ValueError: no 2D joints task among them.
+    """
+    built: dict[str, Task] = {name: build(spec) for name, spec in tasks.items()}
+    pose = {name: t for name, t in built.items() if t.kind == "pose"}
+    if _task_of(pose, Joints2DTask) is None:
+        raise ValueError(f"no 2D joints task among the tasks ({', '.join(tasks)}): not a pose network")
+    channels = NodeInputSpec.from_dict(input_spec).channels
+    return TaskNet(build(sized_backbone(backbone, channels)), pose)
+
+
+def _task_of(tasks: dict, kind: type) -> str | None:
+    """The name of the first task of class ``kind``, or None."""
+    return next((name for name, t in tasks.items() if isinstance(t, kind)), None)
 
 
 def _history_of(config) -> int:

@@ -14,15 +14,19 @@ layer; packages of one layer are independent of each other)::
     5  data, viz                        windows, datasets, transforms, the datamodule (which may
                                         generate the synthetic demo); plots of plain arrays
     6  models                           backbone, heads, losses
-    7  pretext                          pretext tasks: a corruption (data) and a head (models)
-    8  modules, evaluation              LightningModules; scoring and reports (plots from viz)
-    9  estimator                        a checkpoint as a predictor (builds through modules)
-    10 cli, evpose (the package root)   Hydra entry points; the public face (load_estimator)
+    7  tasks                            the task contract (encoder: data; head: models) and the
+                                        pose tasks (2D joints, 3D joints, parts); the network of
+                                        a task list
+    8  pretext                          pretext tasks: a corruption (data) and a head (models)
+    9  modules, evaluation              the LightningModule; scoring and reports (plots from viz)
+    10 estimator                        a checkpoint as a predictor (builds through modules)
+    11 cli, evpose (the package root)   Hydra entry points; the public face (load_estimator)
 
 This is the design card's order (ARCHITECTURE.md) with the ties broken by the code: geometry sits below io
 (recordings carry cameras), synth below data (the datamodule can make the demo), viz below
-modules and evaluation (they plot), models below pretext (a pretext task owns its head), and
-estimator above modules. The test reads every module of the package with :mod:`ast` (imports at
+modules and evaluation (they plot), models below tasks (a task owns its head), tasks below
+pretext (the pretext tasks follow the contract the pose tasks share), and estimator above
+modules. The test reads every module of the package with :mod:`ast` (imports at
 the top, inside functions and under ``if``, relative and absolute) and fails on an upward one,
 naming the file, the line and both layers. Nothing is exempt: a value needed below moves down.
 """
@@ -47,6 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graph",),
     ("data", "viz"),
     ("models",),
+    ("tasks",),
     ("pretext",),
     ("modules", "evaluation"),
     ("estimator",),
@@ -136,7 +141,7 @@ def test_every_package_has_a_layer():
     [
         # an upward import hidden in a function, relative
         ("synth/generate.py", "def f():\n    from ..cli._hydra import project_root\n",
-         "evpose/synth/generate.py:2: synth (layer 3) imports evpose.cli._hydra, a higher layer (cli, layer 10)"),
+         "evpose/synth/generate.py:2: synth (layer 3) imports evpose.cli._hydra, a higher layer (cli, layer 11)"),
         # absolute, at the top
         ("io/dhp19/converter.py", "import evpose.data.manifest as m\n",
          "evpose/io/dhp19/converter.py:1: io (layer 2) imports evpose.data.manifest, a higher layer (data, layer 5)"),
@@ -145,7 +150,7 @@ def test_every_package_has_a_layer():
          "evpose/graph/ops.py:3: graph (layer 4) imports evpose.models, a higher layer (models, layer 6)"),
         # the package root's own values count as the top layer
         ("io/recording.py", "from .. import __version__\n",
-         "evpose/io/recording.py:1: io (layer 2) imports evpose, a higher layer (evpose, layer 10)"),
+         "evpose/io/recording.py:1: io (layer 2) imports evpose, a higher layer (evpose, layer 11)"),
         # a sibling of the same layer
         ("viz/events.py", "from ..data import windows\n",
          "evpose/viz/events.py:1: viz (layer 5) imports evpose.data, a sibling of the same layer (data, layer 5)"),

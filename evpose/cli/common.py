@@ -108,3 +108,26 @@ def fit_result(trainer: L.Trainer, out_dir: Path) -> dict:
         "best": ckpt.best_model_path if ckpt is not None else None,
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
     }
+
+
+def task_specs(cfg: DictConfig, names, group: str, what: str, example: str) -> DictConfig:
+    """The specs of the tasks ``names`` (in that order) from ``cfg[group]``; ``what`` (``"pretext"``,
+    ``"pose"``) and ``example`` (a valid selection) are for the messages.
+
+    Raises:
+        ConfigError: no task, a name that is not a task (listing the valid ones), or a
+            name listed twice.
+    """
+    from ..errors import ConfigError
+
+    names = list(names or [])
+    valid = sorted(cfg.get(group) or {})
+    if not names:
+        raise ConfigError(f"no {what} task selected; e.g. {example}; valid: {', '.join(valid)}")
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ConfigError(f"unknown {what} task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{what} task listed twice in {names}")
+    return OmegaConf.create({n: OmegaConf.to_container(cfg[group][n], resolve=True) for n in names})
+

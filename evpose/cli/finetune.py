@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import _hydra
 from .errors import one_line_errors
-from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
+from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config, task_specs
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,24 @@ def resolve_pretrained(cfg: DictConfig) -> Path | None:
     return path
 
 
+def selected_pose_tasks(cfg: DictConfig) -> DictConfig:
+    """The specs of the pose tasks named in ``cfg.pose`` (from ``cfg.pose_tasks``); ``pose``
+    null: ``joints2d``, ``joints3d`` and, when the model has part channels
+    (``model.num_parts > 0``), ``parts``.
+
+    Raises:
+        ConfigError: no task, or a name that is not a task, listing the valid ones.
+    """
+    names = cfg.get("pose")
+    if names is None:
+        names = ["joints2d", "joints3d", *(["parts"] if cfg.model.num_parts > 0 else [])]
+    return task_specs(cfg, names, "pose_tasks", "pose", "pose=[joints2d,joints3d]")
+
+
 def run(cfg: DictConfig) -> dict:
     """Fine-tune as ``cfg`` says; returns the checkpoint paths, the run folder and the metrics."""
     from ..data import PoseGraphTransform
-    from ..modules import FinetuneModule
+    from ..modules import TaskModule
 
     resume = check_resume(cfg.get("ckpt_path"), "finetune")
     pretrained = resolve_pretrained(cfg)
@@ -63,20 +77,18 @@ def run(cfg: DictConfig) -> dict:
     transform = PoseGraphTransform(graph, cfg.model.num_parts, part_labeller=labeller)
     datamodule = instantiate(cfg.data, transform=transform, labels=True)
     datamodule.prepare_data()  # a folder without a dataset is an error now, not after the model is built
-    module = FinetuneModule(
-        net=cfg.model.net,
+    module = TaskModule(
+        backbone=cfg.model.backbone,
         input_spec=transform.input_spec,
+        tasks=selected_pose_tasks(cfg),
         optimizer=cfg.optimizer,
         scheduler=cfg.get("scheduler"),
-        loss_weights=cfg.loss_weights,
+        graph=cfg.graph,
+        config=resolved(cfg),
         stage_weights=cfg.get("stage_weights"),
-        joint_loss_kind=cfg.joint_loss,
-        heatmap_sigma_px=cfg.get("heatmap_sigma_px", 4.0),
         freeze_backbone=cfg.freeze_backbone,
         freeze_backbone_steps=cfg.freeze_backbone_steps,
         backbone_lr_factor=cfg.backbone_lr_factor,
-        graph=cfg.graph,
-        config=resolved(cfg),
     )
     if resume is not None:
         print(f"resuming fine-tuning from {resume}")

@@ -8,12 +8,12 @@ from pathlib import Path
 import hydra
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ..errors import ConfigError
 from . import _hydra
 from .errors import one_line_errors
-from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config
+from .common import check_resume, fit, fit_result, make_trainer, resolved, save_config, task_specs
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,7 @@ def selected_tasks(cfg: DictConfig) -> DictConfig:
     Raises:
         ConfigError: no task, or a name that is not a task, listing the valid ones.
     """
-    names = list(cfg.get("pretext") or [])
-    valid = sorted(cfg.get("pretext_tasks") or {})
-    if not names:
-        raise ConfigError(f"no pretext task selected; e.g. pretext=[inpaint,count]; valid: {', '.join(valid)}")
-    unknown = [n for n in names if n not in valid]
-    if unknown:
-        raise ConfigError(f"unknown pretext task(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"pretext task listed twice in {names}")
-    return OmegaConf.create({n: OmegaConf.to_container(cfg.pretext_tasks[n], resolve=True) for n in names})
+    return task_specs(cfg, cfg.get("pretext"), "pretext_tasks", "pretext", "pretext=[inpaint,count]")
 
 
 def check_part_labels(tasks: dict, datamodule, labeller) -> None:
@@ -67,7 +58,7 @@ def check_part_labels(tasks: dict, datamodule, labeller) -> None:
 def run(cfg: DictConfig) -> dict:
     """Pretrain as ``cfg`` says; returns the paths of the checkpoints and the run folder."""
     from ..data.node_inputs import NodeInputSpec
-    from ..modules import PretrainModule
+    from ..modules import TaskModule
     from ..pretext import PretextTransform
     from ..pretext.summary import pretext_table
 
@@ -78,7 +69,7 @@ def run(cfg: DictConfig) -> dict:
     labeller = instantiate(cfg.part_labeller) if cfg.get("part_labeller") else None
     # the tasks are built once, by the module (from their specs, as a checkpoint rebuilds them);
     # the data transforms run the same tasks' encoders
-    module = PretrainModule(
+    module = TaskModule(
         backbone=cfg.model.backbone,
         input_spec=NodeInputSpec(graph.tore_k, cfg.model.num_parts),
         tasks=specs,

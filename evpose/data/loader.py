@@ -17,7 +17,7 @@ class RefusedBatch:
     :meth:`EventDataModule.on_before_batch_transfer` hands this to the training step instead
     of None, which Lightning would skip on its process alone (under DDP that process would
     then run a step behind the others and the collectives would pair wrong steps or wait
-    forever); :class:`evpose.modules.TrainingModule` skips the step on every process.
+    forever); :class:`evpose.modules.TaskModule` skips the step on every process.
 
     Attributes:
         num_graphs: 0.

@@ -2,7 +2,6 @@
 
 from .hourglass import GraphHourglass
 from .layers import EdgeConvLayer, GATv2Layer, GraphConvBlock, PointConvLayer, PointNetLayer, PointTransformerLayer
-from .pose_net import PoseNet
 from .pyramid import GraphLevel, build_pyramid
 from .refine import BackboneOutput, RefinementStack
 
@@ -16,7 +15,6 @@ __all__ = [
     "PointConvLayer",
     "PointNetLayer",
     "PointTransformerLayer",
-    "PoseNet",
     "RefinementStack",
     "build_pyramid",
 ]

@@ -5,7 +5,7 @@ checkpoint alone rebuilds the network in any Python process, with or without con
 
 A checkpoint is data from anywhere, so what a spec may build is closed: every
 ``_target_`` of the whole spec must name a class (or function) defined under one of
-:func:`allowed_targets` (evpose's networks, graph builders, pretext tasks and schedules,
+:func:`allowed_targets` (evpose's networks, graph builders, tasks and schedules,
 and torch's optimizers), and no value may be an OmegaConf interpolation (``${...}``).
 The whole spec is checked before anything is built. Own classes are allowed with
 :func:`allow_targets`.
@@ -26,6 +26,7 @@ from ..errors import EvposeInputError
 DEFAULT_ALLOWED_TARGETS = (
     "evpose.models.",
     "evpose.graph.",
+    "evpose.tasks.",
     "evpose.pretext.",
     "evpose.modules.schedules.",
     "torch.optim.",
@@ -37,7 +38,7 @@ class TargetError(EvposeInputError, ValueError):
     """A spec names something evpose does not build.
 
     Args:
-        key: where in the spec, e.g. ``net.backbone.hourglass.conv._target_``.
+        key: where in the spec, e.g. ``backbone.hourglass.conv._target_``.
         value: the offending value.
         reason: why it is refused.
     """
@@ -64,9 +65,14 @@ def allow_targets(*prefixes: str) -> None:
 
 
 def to_plain(cfg: Any) -> Any:
-    """An OmegaConf node (resolved) or any value as plain dicts and lists."""
+    """An OmegaConf node (resolved) or any value as plain dicts and lists (also a dict or list
+    holding OmegaConf nodes, e.g. task specs gathered from several config groups)."""
     if isinstance(cfg, (DictConfig, ListConfig)):
         return OmegaConf.to_container(cfg, resolve=True)
+    if isinstance(cfg, dict):
+        return {k: to_plain(v) for k, v in cfg.items()}
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(to_plain(v) for v in cfg)
     return cfg
 
 

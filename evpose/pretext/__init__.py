@@ -6,14 +6,15 @@
 - :mod:`~evpose.pretext.future`: predict where the next events fire and how each part moves.
 - :mod:`~evpose.pretext.onset`: predict when each blanked cell fires first (off by default).
 
-Every task is an encoder (data side, :class:`Encoder`) and a head (model side,
-:class:`TaskHead`) made from one spec (:class:`PretextTask`; the contract is in
-:mod:`~evpose.pretext.base`). :class:`PretextTransform` runs the enabled tasks' encoders on
-windows and builds their graphs; :class:`~evpose.modules.PretrainModule` trains the shared
-backbone with their heads.
+Every task is an encoder (data side, :class:`~evpose.tasks.Encoder`) and a head (model side,
+:class:`~evpose.tasks.TaskHead`) made from one spec (:class:`PretextTask`; the contract, shared
+with the pose tasks, is in :mod:`evpose.tasks.base`). :class:`PretextTransform` runs the
+enabled tasks' encoders on windows and builds their graphs; :class:`~evpose.modules.TaskModule`
+trains the shared backbone with their heads.
 """
 
-from .base import EDGES, NODE, WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
+from ..tasks.base import EDGES, NODE, WINDOW, Encoder, GraphFrame, Key, Keys, TaskHead
+from .base import PretextTask
 from .count import CountHead, CountTask
 from .future import FutureHead, FutureSplit, FutureTask
 from .inpaint import BoxMasking, InpaintHead, InpaintTask

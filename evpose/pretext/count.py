@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.heads import QueryDecoder
-from .base import PretextTask, TaskHead
-from .inpaint import BOX_KEYS, BoxMasking
+from ..tasks.base import TaskHead
+from .base import PretextTask
+from .inpaint import BOX_DEFAULTS, BOX_KEYS, BoxMasking
 from .metrics import ConstantMeanMAE, MeanAbsError
 
 
@@ -63,8 +64,10 @@ class CountTask(PretextTask):
 
     Args:
         weight: loss weight.
-        share, box_px, box_us, cell_px, cell_us, max_boxes, min_events: the corruption,
-            used when inpainting is off (otherwise inpainting's boxes are shared).
+        share, box_px, box_us, cell_px, cell_us, max_boxes, min_events: the corruption
+            (:class:`~evpose.pretext.inpaint.BoxMasking`; defaults
+            :data:`~evpose.pretext.inpaint.BOX_DEFAULTS`), used when inpainting is off
+            (otherwise inpainting's boxes are shared).
         k: nodes joined to each query cell.
     """
 
@@ -74,13 +77,13 @@ class CountTask(PretextTask):
     def __init__(
         self,
         weight: float = 1.0,
-        share: Sequence[float] = (0.1, 0.3),
-        box_px: Sequence[int] = (16, 16),
-        box_us: int = 8000,
-        cell_px: int = 4,
-        cell_us: int = 4000,
-        max_boxes: int = 64,
-        min_events: int = 200,
-        k: int = 8,
+        share: Sequence[float] = BOX_DEFAULTS["share"],
+        box_px: Sequence[int] = BOX_DEFAULTS["box_px"],
+        box_us: int = BOX_DEFAULTS["box_us"],
+        cell_px: int = BOX_DEFAULTS["cell_px"],
+        cell_us: int = BOX_DEFAULTS["cell_us"],
+        max_boxes: int = BOX_DEFAULTS["max_boxes"],
+        min_events: int = BOX_DEFAULTS["min_events"],
+        k: int = BOX_DEFAULTS["k"],
     ):
         super().__init__(weight, BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events, k))

@@ -34,7 +34,8 @@ from ..models.heads import QueryDecoder
 from ..models.layers import mlp
 from ..models.scatter import scatter_mean_rows
 from ..types import NUM_PARTS
-from .base import WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
+from ..tasks.base import WINDOW, Encoder, GraphFrame, Key, Keys, TaskHead
+from .base import PretextTask
 from .metrics import BinaryF1, MeanOf
 
 _QUERY = "future_query_pos"
@@ -67,6 +68,7 @@ class FutureSplit(Encoder):
     keys = FUTURE_KEYS
     corruption_key = "future"
     order = 0
+    refuses_windows = True
     part_labels = "optional"  # without them: no part-motion target (event occupancy only)
 
     def __init__(self, past_share: float = 0.75, cell_px: int = 8, margin_px: int = 16, min_part_events: int = 10,

@@ -25,7 +25,8 @@ from torch import nn
 from torchmetrics.classification import BinaryAveragePrecision
 
 from ..models.heads import QueryDecoder
-from .base import WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
+from ..tasks.base import WINDOW, Encoder, GraphFrame, Key, Keys, TaskHead
+from .base import PretextTask
 from .metrics import BinaryF1
 
 _QUERY = "box_query_pos"
@@ -36,6 +37,12 @@ BOX_KEYS = Keys(
     on=Key("box_on", _QUERY),  # (Q,) removed ON events per cell
     num_removed=Key("box_num_removed", WINDOW),  # (1,) removed events of the window
 )
+
+
+#: The box corruption's defaults (:class:`BoxMasking`; inpainting's and counting's specs take
+#: the same values, defaulting to these).
+BOX_DEFAULTS: dict = {"share": (0.1, 0.3), "box_px": (16, 16), "box_us": 8000, "cell_px": 4, "cell_us": 4000,
+                      "max_boxes": 64, "min_events": 200, "k": 8}
 
 
 class BoxMasking(Encoder):
@@ -59,14 +66,14 @@ class BoxMasking(Encoder):
 
     def __init__(
         self,
-        share: Sequence[float] = (0.1, 0.3),
-        box_px: Sequence[int] = (16, 16),
-        box_us: int = 8000,
-        cell_px: int = 4,
-        cell_us: int = 4000,
-        max_boxes: int = 64,
-        min_events: int = 200,
-        k: int = 8,
+        share: Sequence[float] = BOX_DEFAULTS["share"],
+        box_px: Sequence[int] = BOX_DEFAULTS["box_px"],
+        box_us: int = BOX_DEFAULTS["box_us"],
+        cell_px: int = BOX_DEFAULTS["cell_px"],
+        cell_us: int = BOX_DEFAULTS["cell_us"],
+        max_boxes: int = BOX_DEFAULTS["max_boxes"],
+        min_events: int = BOX_DEFAULTS["min_events"],
+        k: int = BOX_DEFAULTS["k"],
     ):
         lo, hi = (float(v) for v in share)
         if not 0.0 < lo <= hi < 1.0:
@@ -81,6 +88,7 @@ class BoxMasking(Encoder):
     keys = BOX_KEYS
     corruption_key = "boxes"
     order = 10
+    refuses_windows = True
 
     @property
     def cells_per_box(self) -> tuple[int, int, int]:
@@ -218,7 +226,7 @@ class InpaintTask(PretextTask):
     Args:
         weight: loss weight.
         share, box_px, box_us, cell_px, cell_us, max_boxes, min_events, k: the corruption
-            (:class:`BoxMasking`).
+            (:class:`BoxMasking`; defaults :data:`BOX_DEFAULTS`).
         polarity_weight: weight of the polarity term in the loss (:class:`InpaintHead`).
     """
 
@@ -228,15 +236,15 @@ class InpaintTask(PretextTask):
     def __init__(
         self,
         weight: float = 1.0,
-        share: Sequence[float] = (0.1, 0.3),
-        box_px: Sequence[int] = (16, 16),
-        box_us: int = 8000,
-        cell_px: int = 4,
-        cell_us: int = 4000,
-        max_boxes: int = 64,
-        min_events: int = 200,
+        share: Sequence[float] = BOX_DEFAULTS["share"],
+        box_px: Sequence[int] = BOX_DEFAULTS["box_px"],
+        box_us: int = BOX_DEFAULTS["box_us"],
+        cell_px: int = BOX_DEFAULTS["cell_px"],
+        cell_us: int = BOX_DEFAULTS["cell_us"],
+        max_boxes: int = BOX_DEFAULTS["max_boxes"],
+        min_events: int = BOX_DEFAULTS["min_events"],
         polarity_weight: float = 0.5,
-        k: int = 8,
+        k: int = BOX_DEFAULTS["k"],
     ):
         encoder = BoxMasking(share, box_px, box_us, cell_px, cell_us, max_boxes, min_events, k)
         super().__init__(weight, encoder, polarity_weight=float(polarity_weight))

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from ..models.heads import QueryDecoder
-from .base import WINDOW, Encoder, GraphFrame, Key, Keys, PretextTask, TaskHead
+from ..tasks.base import WINDOW, Encoder, GraphFrame, Key, Keys, TaskHead
+from .base import PretextTask
 from .metrics import ConstantMeanMAE, MeanAbsError
 
 _QUERY = "onset_query_pos"
@@ -45,6 +46,7 @@ class OnsetBlanking(Encoder):
     keys = ONSET_KEYS
     corruption_key = "onset"
     order = 20
+    refuses_windows = True
 
     def __init__(self, rect_px: Sequence[int] = (24, 24), cell_px: int = 4, slice_share: float = 0.1,
                  min_events: int = 200, k: int = 8):

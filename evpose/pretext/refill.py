@@ -43,7 +43,8 @@ from ..metrics import PartIoUMetric
 from ..models.heads import LabelPropagationHead, NodeHead
 from ..models.losses import IGNORE_LABEL, part_loss
 from ..types import NUM_PARTS, part_class
-from .base import EDGES, NODE, Encoder, Key, Keys, PretextTask, TaskHead
+from ..tasks.base import EDGES, NODE, Encoder, Key, Keys, TaskHead
+from .base import PretextTask
 from .metrics import MajorityClass, MeanOf
 
 #: What refill masking writes on the graph (besides the part-label block of ``x``).
@@ -68,6 +69,7 @@ class RefillMasking(Encoder):
 
     keys = REFILL_KEYS
     order = 50
+    refuses_windows = True
     needs_part_input = True
     part_labels = "required"
 

@@ -18,7 +18,7 @@ def pretext_comparison(metrics: Mapping[str, float], stage: str = "val") -> list
     """Each pretext metric with every baseline logged for it.
 
     Metric keys are ``<stage>/<task>/<metric>`` and baselines ``<stage>/<task>/baseline_<metric>_<name>``
-    (as :class:`~evpose.modules.PretrainModule` logs them); losses are left out.
+    (as :class:`~evpose.modules.TaskModule` logs them); losses are left out.
 
     Args:
         metrics: metric name -> value (e.g. ``trainer.callback_metrics`` as floats).

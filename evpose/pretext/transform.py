@@ -13,7 +13,7 @@ from ..data.graph_data import EventGraphData, nbr_key
 from ..data.node_inputs import NodeInputSpec
 from ..data.part_input import part_input
 from ..types import NUM_PARTS
-from .base import GraphFrame, PretextTask
+from ..tasks.base import GraphFrame, Task
 
 
 class PretextTransform:
@@ -21,7 +21,7 @@ class PretextTransform:
     graph with the targets of every enabled pretext task, or None when a corruption leaves
     the window unusable (the loader drops and counts it).
 
-    Runs the tasks' encoders (:class:`~evpose.pretext.base.Encoder`), in their ``order``:
+    Runs the tasks' encoders (:class:`~evpose.tasks.Encoder`), in their ``order``:
     (optional) part labelling of the events; each distinct event corruption (encoders sharing a
     ``corruption_key`` share one corruption, the first one's parameters); the graph of the
     remaining events; the part-input channels (all masked; none with ``num_parts = 0``); each
@@ -33,7 +33,7 @@ class PretextTransform:
     Args:
         graph: the event-graph transform (:class:`evpose.graph.EventGraphTransform`).
         tasks: the enabled tasks (``{name: task}`` or a list of
-            :class:`~evpose.pretext.PretextTask`; e.g. ``PretrainModule.tasks``, so one spec
+            :class:`~evpose.tasks.Task`; e.g. ``TaskModule.tasks``, so one spec
             gives both sides).
         num_parts: P of the part-input channels (0: no part input).
         min_nodes: windows whose graph has fewer nodes are skipped.
@@ -47,7 +47,7 @@ class PretextTransform:
     def __init__(
         self,
         graph: Callable,
-        tasks: Mapping[str, PretextTask] | Sequence[PretextTask],
+        tasks: Mapping[str, Task] | Sequence[Task],
         num_parts: int = NUM_PARTS,
         min_nodes: int = 32,
         seed: int | None = None,

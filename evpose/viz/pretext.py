@@ -2,7 +2,7 @@
 
 Every function takes one window's corrupted graph (a ``Data`` from
 :class:`~evpose.pretext.PretextTransform`, or a ``Batch`` and ``index``) and, optionally,
-the head outputs (``PretrainModule.forward(batch)``: the whole ``{task: {...}}`` dict or
+the head outputs (``TaskModule.forward(batch)``: the whole ``{task: {...}}`` dict or
 the task's own entry). Without outputs the figure shows the corruption and the targets
 only. Titles give the window's metric next to the trivial baseline the task must beat.
 
@@ -55,7 +55,7 @@ def plot_refill(data, out=None, task=None, index: int = 0, sensor_size=None):
         out: the refill head's outputs (``part_logits`` (N, P + 1)), the module's whole
             output, or None (truth and input only).
         task: the :class:`~evpose.pretext.RefillTask`, or the
-            :class:`~evpose.pretext.PretextTransform` or ``PretrainModule`` holding it (its keys).
+            :class:`~evpose.pretext.PretextTransform` or ``TaskModule`` holding it (its keys).
         index: the window of a batch.
         sensor_size: (H, W) (default: the graph's ``sensor_hw``).
 
@@ -63,7 +63,7 @@ def plot_refill(data, out=None, task=None, index: int = 0, sensor_size=None):
         data.pos: (N, 3), data.part: (N,), keys.shown: (N,), out["part_logits"]: (N, P + 1)
     """
     if task is None:
-        raise ValueError("plot_refill needs the task, the PretextTransform or the PretrainModule (its keys)")
+        raise ValueError("plot_refill needs the task, the PretextTransform or the TaskModule (its keys)")
     data, out = window_and_outputs(data, out, "refill", index, task)
     hw = sensor_size_of(data, sensor_size)
     shown_key = find_task(task, "refill").keys.shown
@@ -146,7 +146,7 @@ def plot_future(data, out=None, task=None, index: int = 0):
         out: the future head's outputs (``occupancy_logit`` (Q, 2), ``motion`` (1, P, 2)),
             the module's whole output, or None (truth only).
         task: the :class:`~evpose.pretext.FutureTask`, or the
-            :class:`~evpose.pretext.PretextTransform` or ``PretrainModule`` holding it (its
+            :class:`~evpose.pretext.PretextTransform` or ``TaskModule`` holding it (its
             keys; its ``past_share`` places the present slab).
         index: the window of a batch.
 
@@ -156,7 +156,7 @@ def plot_future(data, out=None, task=None, index: int = 0):
         out["motion"]: (1, P, 2)
     """
     if task is None:
-        raise ValueError("plot_future needs the task, the PretextTransform or the PretrainModule (its keys and grid)")
+        raise ValueError("plot_future needs the task, the PretextTransform or the TaskModule (its keys and grid)")
     data, out = window_and_outputs(data, out, "future", index, task)
     split = corrupting_encoder(task, "future")
     keys = split.keys

@@ -35,7 +35,7 @@ def _level_of(task: str, key: str, value, batch, levels) -> str:
     if len(found) != 1:
         raise ValueError(f"output {task}/{key} of shape {tuple(value.shape)}: cannot tell what it is indexed by "
                          f"(sizes {sizes}); pass levels= as the heads declare them (PretextTransform.output_levels "
-                         "or PretrainModule.output_levels)")
+                         "or TaskModule.output_levels)")
     return found[0]
 
 
@@ -45,10 +45,10 @@ def unbatch_window(batch, outputs: dict | None = None, index: int = 0, levels: d
     Args:
         batch: a PyG ``Batch`` made with ``follow_batch`` of the query keys (as the
             pretraining loader does), or a single ``Data`` (returned as is).
-        outputs: ``{task: {name: tensor}}`` as ``PretrainModule.forward`` returns (None: none).
+        outputs: ``{task: {name: tensor}}`` as ``TaskModule.forward`` returns (None: none).
         index: the window (graph) of the batch.
         levels: ``{task: {name: level}}``, what each output runs over as its head declares
-            it (``PretrainModule.output_levels``, ``PretextTransform.output_levels``); an
+            it (``TaskModule.output_levels``, ``PretextTransform.output_levels``); an
             output without one is placed by its size, when only one level has that size.
 
     Returns:
@@ -137,7 +137,7 @@ def _tasks_in(source):
 
 def find_task(source, name: str):
     """The task called ``name``: ``source`` itself, or among the tasks of ``source`` (a
-    :class:`~evpose.pretext.PretextTransform`, a :class:`~evpose.modules.PretrainModule`, or a
+    :class:`~evpose.pretext.PretextTransform`, a :class:`~evpose.modules.TaskModule`, or a
     dict/list of tasks).
 
     Raises:

@@ -91,7 +91,8 @@ def test_every_command_builds_evpose_objects_checked_here(tmp_path):
     seen = {node._target_ for c in ("pretrain", "finetune") for _, node in
             target_nodes(compose_config(c, [f"paths.output_dir={tmp_path}"]), c)}
     assert {"evpose.graph.EventGraphTransform", "evpose.models.RefinementStack", "evpose.models.GraphHourglass",
-            "evpose.models.PoseNet", "evpose.pretext.InpaintTask", "evpose.data.EventDataModule"} <= seen
+            "evpose.tasks.Joints2DTask", "evpose.tasks.Joints3DTask", "evpose.tasks.PartsTask", "evpose.pretext.InpaintTask",
+            "evpose.data.EventDataModule"} <= seen
 
 
 def test_a_differing_default_is_found(tmp_path):

@@ -11,8 +11,9 @@ import torch
 from torch_geometric.data import Batch
 
 from evpose.geometry import box_area, k_factor
-from evpose.models import GraphHourglass, PoseNet, RefinementStack, build_pyramid
+from evpose.models import GraphHourglass, RefinementStack, build_pyramid
 from evpose.models.refine import window_relative_positions
+from tests.helpers import pose_net, stage_outputs
 from tests.models.test_pose_net import PLAIN_POINT_CONV, PLAIN_POSE, graph
 
 
@@ -21,7 +22,7 @@ def make_net(global_context=False, position_input=False, time_scales=None, map_s
     hg = partial(GraphHourglass, channels=[16, 24, 32], conv=PLAIN_POINT_CONV, global_context=global_context)
     bb = RefinementStack(5, hg, num_stages=2, radii=(5.0, 10.0, 20.0), voxel_sizes=(5.0, 10.0), max_num_neighbors=16,
                          position_input=position_input, time_scales=time_scales, map_scale=map_scale, camera_input=False)
-    return PoseNet(bb, **{**PLAIN_POSE, **kw})
+    return pose_net(bb, **{**PLAIN_POSE, **kw})
 
 
 def reach(net, d):
@@ -89,7 +90,8 @@ def test_map_scale_starts_from_the_same_maps_and_scales_their_learning():
     b = Batch.from_data_list([d])
     plain, scaled = make_net(), make_net(map_scale=10.0)
     with torch.no_grad():  # the same initial maps, so the same first stage's prediction
-        torch.testing.assert_close(scaled.eval()(b)[0]["joints2d"], plain.eval()(b)[0]["joints2d"], atol=1e-4, rtol=0)
+        torch.testing.assert_close(stage_outputs(scaled.eval(), b)[0]["joints2d"], stage_outputs(plain.eval(), b)[0]["joints2d"],
+                                   atol=1e-4, rtol=0)
     # one SGD step on the maps' layer moves the scaled maps map_scale^2 as far: the gradient on
     # its weights is map_scale times larger and the maps are map_scale times the linear map
     moves = []
@@ -113,8 +115,8 @@ def test_depth_loss_does_not_move_the_2d_joints_when_detached():
         net = make_net(detach_depth_prob=detach)
         feats = net.encode(b)
         maps = feats.maps[-1].detach().requires_grad_(True)
-        out = net.joints2d[-1](feats.features[-1], maps, feats.pos, feats.batch, 1)
-        out3 = net.joints3d[-1](feats.features[-1], out["joint_prob"], out["joints2d"], feats.batch, 1,
+        out = net.heads["joints2d"].stages[-1](feats.features[-1], maps, feats.pos, feats.batch, 1)
+        out3 = net.heads["joints3d"].stages[-1](feats.features[-1], out["joint_prob"], out["joints2d"], feats.batch, 1,
                                 b.cam_K, b.cam_R, b.cam_t)
         (g,) = torch.autograd.grad(out3["rel_depth"].abs().sum(), maps, allow_unused=True)
         assert (g is not None and bool(g.abs().sum() > 0)) == moves
@@ -126,11 +128,11 @@ def test_root_depth_uses_the_labelled_box_in_training_only():
     net = make_net(root_box_from_labels=True)
     k_labels = k_factor(350.0, 350.0, box_area(d.joints2d, min_side=16.0))
     net.train()
-    out = net(b)[-1]
+    out = stage_outputs(net, b)[-1]
     torch.testing.assert_close(out["k"], k_labels, rtol=1e-5, atol=0)
     net.eval()
     with torch.no_grad():
-        out = net(b)[-1]
+        out = stage_outputs(net, b)[-1]
     k_pred = k_factor(350.0, 350.0, box_area(out["joints2d"], min_side=16.0))
     torch.testing.assert_close(out["k"], k_pred, rtol=1e-5, atol=0)
 
@@ -140,13 +142,13 @@ def test_camera_input_gives_each_window_its_own_view():
     hg = partial(GraphHourglass, channels=[16, 24, 32], conv=PLAIN_POINT_CONV, global_context=False)
     bb = RefinementStack(5, hg, num_stages=1, radii=(5.0, 10.0, 20.0), voxel_sizes=(5.0, 10.0), camera_input=True,
                          max_num_neighbors=32, position_input=False, time_scales=None, map_scale=1.0)
-    net = PoseNet(bb, **PLAIN_POSE).eval()
+    net = pose_net(bb, **PLAIN_POSE).eval()
     d = graph(200, 7)
     turned = d.clone()
     turned.cam_R = torch.tensor([[[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]])  # another viewing direction
     with torch.no_grad():
-        a, b = net(Batch.from_data_list([d]))[-1], net(Batch.from_data_list([turned]))[-1]
-        both = net(Batch.from_data_list([d, turned]))[-1]
+        a, b = stage_outputs(net, Batch.from_data_list([d]))[-1], stage_outputs(net, Batch.from_data_list([turned]))[-1]
+        both = stage_outputs(net, Batch.from_data_list([d, turned]))[-1]
     assert not torch.allclose(a["joint_prob"], b["joint_prob"])  # the view changes the prediction
     torch.testing.assert_close(both["joints2d"], torch.cat([a["joints2d"], b["joints2d"]]), atol=1e-4, rtol=1e-5)
     with pytest.raises(ValueError, match="camera rotation of every window"):

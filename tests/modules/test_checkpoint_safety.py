@@ -4,6 +4,7 @@ refused before it runs, naming the file and the entry; today's checkpoints still
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,7 @@ import torch
 from evpose.estimator import load_estimator
 from evpose.modules import (
     CheckpointError,
-    FinetuneModule,
-    PretrainModule,
+    TaskModule,
     TargetError,
     allow_targets,
     allowed_targets,
@@ -35,10 +35,9 @@ class CopiesAFile:
 
 def _loaders(kind):
     """Every way evpose reads a checkpoint of this kind."""
-    module = FinetuneModule if kind == "finetune" else PretrainModule
     out = [
         ("read_checkpoint", lambda p: read_checkpoint(p)),
-        ("load_from_checkpoint", lambda p: module.load_from_checkpoint(p, map_location="cpu")),
+        ("load_from_checkpoint", lambda p: TaskModule.load_from_checkpoint(p, map_location="cpu", kind=kind)),
         ("load_backbone_weights", lambda p: load_backbone_weights(torch.nn.Linear(1, 1), p)),
     ]
     if kind == "finetune":
@@ -64,8 +63,10 @@ def test_pickle_that_runs_code_is_refused(kind, finetuned_ckpt, pretrained_ckpt,
     assert marker.exists()
 
 
-@pytest.mark.parametrize("where", [["net"], ["net", "backbone", "hourglass", "conv"], ["graph"], ["optimizer"]])
+@pytest.mark.parametrize("where", [["backbone"], ["backbone", "hourglass", "conv"], ["tasks", "joints2d"], ["graph"],
+                                   ["optimizer"]])
 def test_hostile_target_is_refused_before_anything_is_built(where, finetuned_ckpt, tmp_path, monkeypatch):
+    """(Checkpoints of format 4; the same for the net spec of older files: below.)"""
     ckpt = torch.load(finetuned_ckpt, map_location="cpu", weights_only=True)
     marker = tmp_path / "marker.txt"
     spec = ckpt["hyper_parameters"]
@@ -88,18 +89,18 @@ def test_hostile_target_is_refused_before_anything_is_built(where, finetuned_ckp
     "target, reason",
     [
         ("os.system", "not a class evpose builds"),
-        ("evpose.models.pose_net.torch.load", "defined in 'torch.serialization', outside the allowed modules"),
-        ("evpose.models.PoseNet.__init__", "private or malformed name"),
+        ("evpose.models.refine.torch.load", "defined in 'torch.serialization', outside the allowed modules"),
+        ("evpose.models.RefinementStack.__init__", "private or malformed name"),
         ("evpose.models.NoSuchNet", "no such class or function"),
         ("evpose.synth.generate_dataset", "not a class evpose builds"),
-        ("evpose.models.pose_net.torch.nn.Module", "defined in .torch.nn.modules.module., outside the allowed modules"),
+        ("evpose.models.refine.torch.nn.Module", "defined in .torch.nn.modules.module., outside the allowed modules"),
     ],
 )
 def test_target_rules(target, reason):
     with pytest.raises(TargetError, match=reason):
-        build_module.check_spec({"a": [{"_target_": "evpose.models.PoseNet"}, {"b": {"_target_": target}}]})
+        build_module.check_spec({"a": [{"_target_": "evpose.models.RefinementStack"}, {"b": {"_target_": target}}]})
     with pytest.raises(TargetError, match=r"^a\[1\]\.b\._target_ = "):
-        build_module.check_spec({"a": [{"_target_": "evpose.models.PoseNet"}, {"b": {"_target_": target}}]})
+        build_module.check_spec({"a": [{"_target_": "evpose.models.RefinementStack"}, {"b": {"_target_": target}}]})
 
 
 def test_interpolations_are_refused_and_own_prefixes_can_be_allowed():
@@ -124,11 +125,33 @@ def test_checkpoints_written_by_todays_evpose_load(finetuned_ckpt, pretrained_ck
     with EventRecording(next((tiny_dataset / "test").glob("*.h5"))) as r:
         out = est.predict(r.events_slice("cam2", 0, 3000), r.camera("cam2"))
     assert np.isfinite(out["joints2d"]).all()
-    m = FinetuneModule.load_from_checkpoint(finetuned_ckpt, map_location="cpu")
+    m = TaskModule.load_from_checkpoint(finetuned_ckpt, map_location="cpu", kind="finetune")
     sd = torch.load(finetuned_ckpt, map_location="cpu", weights_only=True)["state_dict"]
     for k, v in m.state_dict().items():
         torch.testing.assert_close(v, sd[k], rtol=0, atol=0)
-    assert set(PretrainModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu").heads) == {
+    assert set(TaskModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu", kind="pretrain").heads) == {
         "inpaint", "count", "refill", "future"}
     with pytest.raises(CheckpointError, match="an evpose finetune checkpoint, but a pretrain one is needed"):
-        PretrainModule.load_from_checkpoint(finetuned_ckpt)
+        TaskModule.load_from_checkpoint(finetuned_ckpt, kind="pretrain")
+
+
+@pytest.mark.parametrize("where", [["net"], ["net", "backbone", "hourglass", "conv"]])
+def test_a_hostile_target_in_an_old_pose_net_spec_is_refused(where, tmp_path, monkeypatch):
+    """A fine-tuning file before format 4 names evpose.models.PoseNet (converted by name, never
+    built); anything else there is checked like any spec."""
+    old = Path(__file__).parent / "fixtures" / "format3_finetune.ckpt"
+    ckpt = torch.load(old, map_location="cpu", weights_only=True)
+    marker = tmp_path / "marker.txt"
+    spec = ckpt["hyper_parameters"]
+    for k in where:
+        spec = spec[k]
+    spec.clear()
+    spec.update({"_target_": "shutil.copyfile", "src": str(old), "dst": str(marker)})
+    evil = tmp_path / "evil.ckpt"
+    torch.save(ckpt, evil)
+    monkeypatch.setattr(build_module, "instantiate", lambda *a, **k: pytest.fail("built"))
+    key = "hyper_parameters." + ".".join(where) + "._target_"
+    for name, load in _loaders("finetune"):
+        with pytest.raises(CheckpointError, match=rf"evil\.ckpt: refused: {key} = 'shutil\.copyfile': not a class evpose builds"):
+            load(evil)
+        assert not marker.exists(), name

@@ -1,4 +1,4 @@
-"""FinetuneModule, evpose-finetune, pretrained backbones, checkpoints in downstream code."""
+"""Fine-tuning (TaskModule on the pose tasks), evpose-finetune, pretrained backbones, checkpoints in downstream code."""
 
 from __future__ import annotations
 
@@ -15,13 +15,8 @@ import torch
 from evpose.cli.finetune import find_latest_pretraining, run as finetune
 from evpose.estimator import load_estimator
 from evpose.io import EventRecording
-from evpose.data import NodeInputSpec
-from evpose.modules import CheckpointError, FinetuneModule, PretrainModule
-
-
-def input_spec(cfg) -> NodeInputSpec:
-    """The node feature layout evpose-finetune's transform makes for ``cfg``."""
-    return NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts)
+from evpose.modules import CheckpointError, TaskModule
+from tests.helpers import finetune_module
 
 
 def test_fast_dev_run(compose_cfg, capsys):
@@ -32,9 +27,9 @@ def test_fast_dev_run(compose_cfg, capsys):
 
 def test_pretrained_weights_land_in_the_backbone(compose_cfg, pretrained_ckpt):
     cfg = compose_cfg("finetune")
-    module = FinetuneModule(cfg.model.net, input_spec(cfg), cfg.optimizer, graph=cfg.graph)
+    module = finetune_module(cfg, graph=cfg.graph)
     report = module.load_pretrained_backbone(pretrained_ckpt)
-    pre = PretrainModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu")
+    pre = TaskModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu")
     want = pre.backbone.state_dict()
     got = module.net.backbone.state_dict()
     assert set(want) == set(got) and report["missing"] == [] and report["unexpected"] == []
@@ -51,7 +46,7 @@ def test_latest_pretraining_is_found_by_dataset(tmp_path, pretrained_ckpt, tiny_
 
 def test_incompatible_and_foreign_checkpoints(compose_cfg, pretrained_ckpt, tmp_path):
     cfg = compose_cfg("finetune", ["model.backbone.hourglass.channels=[8,24,32]"])
-    module = FinetuneModule(cfg.model.net, input_spec(cfg), cfg.optimizer)
+    module = finetune_module(cfg)
     with pytest.raises(CheckpointError, match=r"backbone weight '.*' has shape \(16.*\) in the checkpoint but \(8"):
         module.load_pretrained_backbone(pretrained_ckpt)
     foreign = tmp_path / "foreign.ckpt"
@@ -67,8 +62,8 @@ def test_incompatible_and_foreign_checkpoints(compose_cfg, pretrained_ckpt, tmp_
 
 
 def test_load_from_checkpoint_and_resume(finetuned_ckpt, compose_cfg):
-    m = FinetuneModule.load_from_checkpoint(finetuned_ckpt, map_location="cpu")
-    assert m.net.num_joints == 13
+    m = TaskModule.load_from_checkpoint(finetuned_ckpt, map_location="cpu")
+    assert m.tasks["joints2d"].num_joints == 13 and m.checkpoint_kind == "finetune"
     steps = torch.load(finetuned_ckpt, map_location="cpu", weights_only=False)["global_step"]
     res = finetune(compose_cfg("finetune", ["trainer.max_epochs=2", f"ckpt_path={finetuned_ckpt}"]))
     assert torch.load(res["last"], map_location="cpu", weights_only=False)["global_step"] == 2 * steps
@@ -197,21 +192,19 @@ def test_the_default_network_overfits_a_handful_of_windows(compose_cfg):
     dm = instantiate(cfg.data, transform=PoseGraphTransform(graph, cfg.model.num_parts), labels=True)
     ds = dm.dataset("train")
     batch = Batch.from_data_list([ds[i] for i in range(4)])
-    module = FinetuneModule(cfg.model.net, input_spec(cfg), cfg.optimizer, loss_weights=cfg.loss_weights,
-                            heatmap_sigma_px=cfg.heatmap_sigma_px, graph=cfg.graph)
+    module = finetune_module(cfg, graph=cfg.graph)
     opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
-    w = module.hparams.loss_weights
 
     def train_mpjpe():
         with torch.no_grad():
-            o = module.eval()(batch)[-1]
+            o = module.eval()(batch)["joints2d"]
         module.train()
         err = (o["joints2d"] - batch.joints2d).norm(dim=-1)
         return float(err[batch.visible].mean())
 
     start = train_mpjpe()
     for _ in range(60):
-        loss = sum(w[k] * v for k, v in module.losses(module(batch), batch).items())
+        loss = sum(w * v for w, v in module.losses(module(batch), batch).values())
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)

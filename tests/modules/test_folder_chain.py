@@ -46,7 +46,7 @@ def cfg_of(name, overrides):
 def test_import_pretrain_finetune(imported, tiny_dataset, tmp_path, capsys):
     from evpose.cli.finetune import run as finetune
     from evpose.cli.pretrain import run as pretrain
-    from evpose.modules import PretrainModule
+    from evpose.modules import TaskModule
 
     with EventRecording(next(imported.glob("*.h5"))) as r:
         assert (r.camera("cam0").height, r.camera("cam0").width) == (H, W) and not r.has_poses
@@ -54,7 +54,7 @@ def test_import_pretrain_finetune(imported, tiny_dataset, tmp_path, capsys):
                               "data.num_events=1000", "data.max_train_windows=8"])
     assert list(cfg.pretext) == ["inpaint", "count", "future"]  # the tasks that need no labels
     pre = pretrain(cfg)
-    module = PretrainModule.load_from_checkpoint(pre["last"], map_location="cpu")
+    module = TaskModule.load_from_checkpoint(pre["last"], map_location="cpu", kind="pretrain")
     assert set(module.tasks) == {"inpaint", "count", "future"}
     ft = finetune(cfg_of("finetune", [f"data.root={tiny_dataset}", f"paths.output_dir={tmp_path / 'ft'}",
                                       f"pretrained={pre['last']}"]))

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from evpose.cli.finetune import run as finetune
-from evpose.data import NodeInputSpec
-from evpose.modules import FinetuneModule, PretrainModule
+from evpose.modules import TaskModule
+from tests.helpers import finetune_module
 from evpose.modules.checkpoints import read_checkpoint
 
 FREEZE = 3
@@ -36,7 +36,7 @@ def adam_steps(ckpt: dict, group: str) -> list[float]:
 
 
 def test_the_backbone_waits_for_its_steps_then_trains(compose_cfg, pretrained_ckpt, tmp_path):
-    pre = PretrainModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu").backbone.state_dict()
+    pre = TaskModule.load_from_checkpoint(pretrained_ckpt, map_location="cpu").backbone.state_dict()
     early = run(compose_cfg, pretrained_ckpt, FREEZE - 1, tmp_path, "early")
     late = run(compose_cfg, pretrained_ckpt, FREEZE + 2, tmp_path, "late")
     assert early["global_step"] == FREEZE - 1 and late["global_step"] == FREEZE + 2
@@ -66,13 +66,12 @@ def test_the_backbone_waits_for_its_steps_then_trains(compose_cfg, pretrained_ck
 
 def test_freeze_backbone_steps_is_checked_and_defaults_to_none(compose_cfg):
     cfg = compose_cfg("finetune")
-    spec = NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts)
-    module = FinetuneModule(cfg.model.net, spec, cfg.optimizer)
+    module = finetune_module(cfg)
     assert module.hparams.freeze_backbone_steps == 0 and not module.backbone_frozen_now()
-    assert FinetuneModule(cfg.model.net, spec, cfg.optimizer, freeze_backbone_steps=5).backbone_frozen_now()
+    assert finetune_module(cfg, freeze_backbone_steps=5).backbone_frozen_now()
     with pytest.raises(ValueError, match="freeze_backbone_steps must be an integer >= 0"):
-        FinetuneModule(cfg.model.net, spec, cfg.optimizer, freeze_backbone_steps=-1)
+        finetune_module(cfg, freeze_backbone_steps=-1)
     with pytest.raises(ValueError, match="freeze_backbone_steps must be an integer >= 0"):
-        FinetuneModule(cfg.model.net, spec, cfg.optimizer, freeze_backbone_steps=2.5)
+        finetune_module(cfg, freeze_backbone_steps=2.5)
     with pytest.raises(ValueError, match="for a frozen start only"):
-        FinetuneModule(cfg.model.net, spec, cfg.optimizer, freeze_backbone=True, freeze_backbone_steps=5)
+        finetune_module(cfg, freeze_backbone=True, freeze_backbone_steps=5)

@@ -1,4 +1,4 @@
-"""PretrainModule and evpose-pretrain on the real configs and a tiny synthetic dataset."""
+"""Pretraining (TaskModule on the pretext tasks) and evpose-pretrain on the real configs and a tiny synthetic dataset."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 
 from evpose.cli.pretrain import run, selected_tasks
 from evpose.data.loader import SkippingCollater
-from evpose.modules import PretrainModule
+from evpose.modules import TaskModule
 from evpose.pretext import PretextTransform
 
 
@@ -21,17 +21,17 @@ def test_short_fit_lowers_every_task_loss(compose_cfg):
     ds = dm.dataset("train")
     batch = SkippingCollater(tf.query_keys)([ds[i] for i in range(4)])
     torch.manual_seed(0)
-    module = PretrainModule(cfg.model.backbone, tf.input_spec, specs, cfg.optimizer)
+    module = TaskModule(cfg.model.backbone, tf.input_spec, specs, cfg.optimizer)
     opt = torch.optim.AdamW(module.parameters(), lr=3e-3)
     first = None
     for _ in range(80):
-        losses = module.losses(module(batch), batch)
+        losses = {k: v for k, (_, v) in module.losses(module(batch), batch).items()}
         first = first or {k: v.item() for k, v in losses.items()}
         opt.zero_grad()
         sum(losses.values()).backward()
         opt.step()
-    last = {k: v.item() for k, v in module.losses(module(batch), batch).items()}
-    assert set(last) == {"inpaint", "count", "refill", "future"}
+    last = {k: v.item() for k, (_, v) in module.losses(module(batch), batch).items()}
+    assert set(last) == {"inpaint/loss", "count/loss", "refill/loss", "future/loss"}
     for k in last:
         assert last[k] < 0.9 * first[k], f"{k}: {first[k]:.3f} -> {last[k]:.3f}"
 
@@ -51,7 +51,7 @@ def test_pretrain_run_checkpoints_and_resume_continues(compose_cfg, tmp_path):
     out2 = run(cfg2)
     assert torch.load(out2["last"], map_location="cpu", weights_only=False)["global_step"] == 4
     # and the checkpoint alone rebuilds the module
-    m = PretrainModule.load_from_checkpoint(out2["last"], map_location="cpu")
+    m = TaskModule.load_from_checkpoint(out2["last"], map_location="cpu")
     assert set(m.heads) == {"inpaint", "count", "refill", "future"}
 
 

@@ -113,7 +113,7 @@ def test_predict_sees_the_training_windows_history(finetuned_ckpt, tiny_dataset)
                             history_us=est.history_us)
     i = next(k for k in range(len(ds)) if len(ds.raw_sample(k)["history"]) > 100)
     sample = ds.raw_sample(i)
-    train = PoseGraphTransform(est.graph, est.net.num_parts)(dict(sample, index=0))
+    train = PoseGraphTransform(est.graph, est.num_parts)(dict(sample, index=0))
     w = sample["window"]
     with EventRecording(sample["recording"]) as r:
         before = r.events_slice(w.camera, 0, w.i0)  # the whole recording before the window

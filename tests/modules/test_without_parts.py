@@ -25,7 +25,8 @@ def test_pretrain_finetune_predict_without_parts(compose_cfg, tiny_dataset, tmp_
                                             f"paths.output_dir={tmp_path / 'ft'}"]))
     assert res["pretrained"] == pre["last"]
     est = load_estimator(res["last"])
-    assert est.net.parts is None and est.net.backbone.in_channels == NodeInputSpec(4, 0).channels == 9
+    assert "parts" not in est.net.heads and est.num_parts == 0
+    assert est.net.backbone.in_channels == NodeInputSpec(4, 0).channels == 9
     with EventRecording(next((tiny_dataset / "test").glob("*.h5"))) as r:
         cam = r.camera("cam2")
         ev = r.events_slice("cam2", 0, 3000)

@@ -84,12 +84,12 @@ def write_random_checkpoint(folder: Path) -> Path:
     from evpose.cli.compose import compose_config
     from evpose.cli.pretrain import selected_tasks
     from evpose.data import NodeInputSpec
-    from evpose.modules import PretrainModule
+    from evpose.modules import TaskModule
 
     cfg = compose_config("pretrain", [f"paths.output_dir={folder}", "model.backbone.hourglass.channels=[16,24,32]"])
-    module = PretrainModule(backbone=cfg.model.backbone, input_spec=NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts),
-                            tasks=selected_tasks(cfg), optimizer=cfg.optimizer,
-                            scheduler=cfg.get("scheduler"), graph=cfg.graph, config=resolved(cfg))
+    module = TaskModule(backbone=cfg.model.backbone, input_spec=NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts),
+                        tasks=selected_tasks(cfg), optimizer=cfg.optimizer,
+                        scheduler=cfg.get("scheduler"), graph=cfg.graph, config=resolved(cfg))
     path = folder / "checkpoints" / "last.ckpt"
     path.parent.mkdir(parents=True)
     torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
@@ -117,11 +117,13 @@ def write_random_pose_checkpoint(folder: Path) -> Path:
     from evpose.cli.common import resolved
     from evpose.cli.compose import compose_config
     from evpose.data import NodeInputSpec
-    from evpose.modules import FinetuneModule
+    from evpose.cli.finetune import selected_pose_tasks
+    from evpose.modules import TaskModule
 
     cfg = compose_config("finetune", [f"paths.output_dir={folder}", "model.backbone.hourglass.channels=[16,24,32]"])
-    module = FinetuneModule(net=cfg.model.net, input_spec=NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts),
-                            optimizer=cfg.optimizer, graph=cfg.graph, config=resolved(cfg))
+    module = TaskModule(backbone=cfg.model.backbone, input_spec=NodeInputSpec(cfg.graph.tore_k, cfg.model.num_parts),
+                        tasks=selected_pose_tasks(cfg), optimizer=cfg.optimizer, graph=cfg.graph, config=resolved(cfg),
+                        backbone_lr_factor=cfg.backbone_lr_factor)
     ckpt = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
             "pytorch-lightning_version": L.__version__}
     module.on_save_checkpoint(ckpt)
