@@ -90,6 +90,11 @@ def centre_groups(edge_index: Tensor, num_nodes: int) -> CentreGroups:
     if dst.numel() > 1 and bool((dst[1:] < dst[:-1]).any()):  # not grouped by centre: sort once
         order = torch.argsort(dst, stable=True)
         src, dst = src.index_select(0, order), dst.index_select(0, order)
+    else:
+        # copies, not views: the groups are kept on edge_index, and a view references its base
+        # (in C++, out of the garbage collector's sight): the cycle would keep every batch's
+        # edges allocated for good
+        src, dst = src.clone(), dst.clone()
     ptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=edge_index.device)
     torch.cumsum(torch.bincount(dst, minlength=num_nodes), 0, out=ptr[1:])
     has = ptr[1:] > ptr[:-1]

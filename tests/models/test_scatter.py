@@ -70,3 +70,21 @@ def test_centre_groups_are_kept_while_the_edges_are_unchanged():
     edge_index[0, 0] = 2  # changed in place: grouped again
     again = centre_groups(edge_index, 3)
     assert again is not groups and again.src.tolist() == [2, 2, 0]
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_centre_groups_kept_on_the_edges_do_not_keep_them_alive(grouped):
+    """The groups cached on an edge index hold no view of it: a view references its base, a
+    cycle through C++ that Python's garbage collector cannot see, so every training batch's
+    edges (shared memory from the loader workers) stayed allocated for the whole run."""
+    import gc
+    import weakref
+
+    dst = torch.tensor([0, 0, 1, 2, 2, 2]) if grouped else torch.tensor([2, 0, 2, 1, 0, 2])
+    edge_index = torch.stack([torch.tensor([1, 2, 0, 0, 1, 3]), dst])
+    groups = centre_groups(edge_index, 4)
+    assert centre_groups(edge_index, 4) is groups  # cached
+    alive = weakref.ref(edge_index)
+    del edge_index, groups
+    gc.collect()
+    assert alive() is None
