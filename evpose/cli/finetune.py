@@ -64,11 +64,40 @@ def selected_pose_tasks(cfg: DictConfig) -> DictConfig:
     return task_specs(cfg, names, "pose_tasks", "pose", "pose=[joints2d,joints3d]")
 
 
+def selected_aux_pretext(cfg: DictConfig) -> DictConfig | None:
+    """The specs of the pretext tasks named in ``cfg.aux_pretext`` (from ``cfg.pretext_tasks``),
+    trained beside the pose tasks on the unlabelled training recordings; None when the list
+    is empty (or absent): a plain fine-tuning.
+
+    Raises:
+        ConfigError: a name that is not a pretext task (listing the valid ones), a name listed
+            twice, or one that is also a pose task's name.
+    """
+    from ..errors import ConfigError
+
+    names = cfg.get("aux_pretext")
+    if names is None or len(names) == 0:
+        return None
+    if not (OmegaConf.is_list(names) or isinstance(names, (list, tuple))):
+        raise ConfigError(f"aux_pretext must be a list of pretext tasks, e.g. 'aux_pretext=[count,future]'; got {names!r}")
+    specs = task_specs(cfg, names, "pretext_tasks", "aux_pretext", "aux_pretext=[count,future]")
+    return specs
+
+
 def run(cfg: DictConfig) -> dict:
     """Fine-tune as ``cfg`` says; returns the checkpoint paths, the run folder and the metrics."""
     from ..data import PoseGraphTransform
+    from ..errors import ConfigError
     from ..modules import TaskModule
+    from ..pretext import PretextTransform
 
+    aux = selected_aux_pretext(cfg)
+    tasks = selected_pose_tasks(cfg)
+    if aux is not None:
+        clash = sorted(set(aux) & set(tasks))
+        if clash:
+            raise ConfigError(f"aux_pretext task(s) {', '.join(clash)} have a pose task's name")
+        tasks = OmegaConf.merge(tasks, aux)  # the pose tasks first, then the pretext tasks
     resume = check_resume(cfg.get("ckpt_path"), "finetune")
     pretrained = resolve_pretrained(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -80,7 +109,7 @@ def run(cfg: DictConfig) -> dict:
     module = TaskModule(
         backbone=cfg.model.backbone,
         input_spec=transform.input_spec,
-        tasks=selected_pose_tasks(cfg),
+        tasks=tasks,
         optimizer=cfg.optimizer,
         scheduler=cfg.get("scheduler"),
         graph=cfg.graph,
@@ -89,7 +118,21 @@ def run(cfg: DictConfig) -> dict:
         freeze_backbone=cfg.freeze_backbone,
         freeze_backbone_steps=cfg.freeze_backbone_steps,
         backbone_lr_factor=cfg.backbone_lr_factor,
+        pretext_batch=aux is not None,
     )
+    if aux is not None:
+        # the pretext tasks' windows: the training recordings outside the labelled subset, corrupted
+        # by the same task objects the module trains (as evpose-pretrain does), no labels
+        pretext_tasks = {name: module.tasks[name] for name in aux}
+        aux_tf = PretextTransform(graph, pretext_tasks, num_parts=cfg.model.num_parts, seed=None, part_labeller=labeller)
+        datamodule.unlabelled_transform = aux_tf
+        datamodule.unlabelled_follow_batch = aux_tf.query_keys
+        from .pretrain import check_part_labels
+
+        check_part_labels(pretext_tasks, datamodule, labeller)
+        n_rec = len(datamodule.unlabelled_recordings())
+        print(f"aux_pretext: {', '.join(aux)} on {n_rec} unlabelled training recording(s), "
+              f"{datamodule.batch_size} windows per step beside the labelled batch")
     if resume is not None:
         print(f"resuming fine-tuning from {resume}")
     elif pretrained is not None:

@@ -69,6 +69,17 @@ class EventDataModule(L.LightningDataModule):
         cache_in_memory: also keep the cached graphs read in memory (useful without data
             workers, when the page cache does not keep the files; about 340 KB per graph of
             1024 nodes).
+        unlabelled_transform: when given (``evpose-finetune aux_pretext=[...]``), every training
+            batch is ``{"pose": labelled batch, "pretext": batch of this transform}``: the second
+            holds ``batch_size`` windows (fewer at the end of a pass over them) of the training
+            recordings outside the labelled subset
+            (:meth:`unlabelled_recordings`; with ``label_fraction=1`` every training recording),
+            loaded without labels, never cached (the transform is random), capped like the
+            training windows (``max_train_windows``). An epoch is one pass over the labelled
+            windows; the unlabelled windows run on across epochs, reshuffled at every pass over
+            them (:class:`UnlabelledStream`; a resumed run starts them afresh). Validation is
+            unchanged (the labelled validation windows). None (default): plain training batches.
+        unlabelled_follow_batch: ``follow_batch`` of the unlabelled batches (the transform's query sets).
     """
 
     def __init__(
@@ -101,6 +112,8 @@ class EventDataModule(L.LightningDataModule):
         cache: bool | str | Path = False,
         cache_workers: int = 0,
         cache_in_memory: bool = False,
+        unlabelled_transform: Callable | None = None,
+        unlabelled_follow_batch: Sequence[str] = (),
     ):
         super().__init__()
         if not 0.0 < label_fraction <= 1.0:
@@ -130,6 +143,8 @@ class EventDataModule(L.LightningDataModule):
             self.cache_dir = Path(cache)
         self.cache_workers = int(cache_workers)
         self.cache_in_memory = bool(cache_in_memory)
+        self.unlabelled_transform = unlabelled_transform
+        self.unlabelled_follow_batch = list(unlabelled_follow_batch)
         self._datasets: dict[str, Dataset] = {}
         self._train_sampler: EpochSampler | None = None
         self._resume: dict | None = None
@@ -163,6 +178,34 @@ class EventDataModule(L.LightningDataModule):
                      self.label_fraction, self.seed, len(chosen), len(paths))
             paths = [paths[i] for i in chosen]
         return paths
+
+    def unlabelled_recordings(self) -> list[Path]:
+        """The training recordings outside the labelled subset of ``label_fraction`` (those
+        whose windows an ``unlabelled_transform`` gets); with ``label_fraction=1``, where
+        none is left out, every training recording (the pretext tasks then see the labelled
+        recordings' windows, without their labels)."""
+        fraction, self.label_fraction = self.label_fraction, 1.0
+        try:
+            every = self.recordings("train")
+        finally:
+            self.label_fraction = fraction
+        labelled = set(self.recordings("train"))
+        rest = [p for p in every if p not in labelled]
+        return rest or every
+
+    def unlabelled_dataset(self) -> Dataset:
+        """The windows of :meth:`unlabelled_recordings` through ``unlabelled_transform``, without labels."""
+        if "unlabelled" not in self._datasets:
+            ds = EventWindowDataset(self.unlabelled_recordings(), cameras=self.cameras,
+                                    transform=self.unlabelled_transform, **{**self.window_kwargs, "labels": False})
+            if ds.skipped:
+                log.info("unlabelled: %d windows below min_events left out", ds.skipped)
+            cap = self.max_train_windows
+            if cap is not None and len(ds) > cap:
+                idx = np.linspace(0, len(ds) - 1, cap).round().astype(np.int64)
+                ds = Subset(ds, idx.tolist())
+            self._datasets["unlabelled"] = ds
+        return self._datasets["unlabelled"]
 
     def dataset(self, split: str) -> Dataset:
         """The (cached) dataset of a split, with its transform and window cap."""
@@ -241,12 +284,13 @@ class EventDataModule(L.LightningDataModule):
         # one-process order; Lightning leaves it alone, being a DistributedSampler)
         trainer = self.trainer
         world = int(trainer.world_size) if trainer is not None else 1
+        unlabelled = split == "unlabelled"
         return make_loader(
-            self.dataset(split),
+            self.unlabelled_dataset() if unlabelled else self.dataset(split),
             batch_size=self.batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
-            collate_fn=SkippingCollater(self.follow_batch),
+            collate_fn=SkippingCollater(self.unlabelled_follow_batch if unlabelled else self.follow_batch),
             seed=self.seed,
             num_replicas=world,
             rank=int(trainer.global_rank) if world > 1 else 0,
@@ -255,7 +299,8 @@ class EventDataModule(L.LightningDataModule):
     def on_before_batch_transfer(self, batch, dataloader_idx: int):
         """A training batch of None (every window refused) goes on as a :class:`RefusedBatch`,
         so that the training step sees it (and, under DDP, every process skips that step)."""
-        if batch is None and self.trainer is not None and self.trainer.training:
+        training = self.trainer is not None and self.trainer.training
+        if training and (batch is None or (isinstance(batch, dict) and any(b is None for b in batch.values()))):
             return RefusedBatch()
         return batch
 
@@ -265,10 +310,47 @@ class EventDataModule(L.LightningDataModule):
         if self._resume is not None:
             loader.sampler.resume(self._resume["epoch"], self._resume["skip_batches"])
             self._resume = None
-        return loader
+        if self.unlabelled_transform is None:
+            return loader
+        from lightning.pytorch.utilities import CombinedLoader
+
+        # min_size: the epoch is the labelled loader's (the unlabelled stream has no length)
+        return CombinedLoader({"pose": loader, "pretext": UnlabelledStream(self._loader("unlabelled", shuffle=True))},
+                              mode="min_size")
 
     def val_dataloader(self):
         return self._loader("val", shuffle=False)
 
     def test_dataloader(self):
         return self._loader("test", shuffle=False)
+
+
+class UnlabelledStream:
+    """The batches of a training loader without end: pass after pass over its windows, each
+    pass in the order of its own epoch (:class:`EpochSampler`: seed and pass number), carried
+    on across the training epochs (each ``iter`` continues where the last one stopped).
+
+    It has no length (a :class:`~lightning.pytorch.utilities.CombinedLoader` in ``min_size``
+    mode then takes the other loader's) and no ``sampler`` attribute (Lightning leaves its
+    epochs alone).
+    """
+
+    def __init__(self, loader):
+        self.loader = loader
+        self.passes = 0
+        self._it = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        for _ in range(2):  # a fresh pass when one ends (an empty loader: stop)
+            if self._it is None:
+                self.loader.sampler.set_epoch(self.passes)
+                self._it = iter(self.loader)
+            try:
+                return next(self._it)
+            except StopIteration:
+                self._it = None
+                self.passes += 1
+        raise StopIteration

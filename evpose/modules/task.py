@@ -92,6 +92,14 @@ class TaskModule(CheckedLoading, L.LightningModule):
         backbone_lr_factor: the backbone's learning rate as a share of the heads' (e.g. 0.1
             for a pretrained backbone): the optimiser gets two groups, ``heads`` then
             ``backbone``. None: one group of every parameter (pretraining's).
+        pretext_batch: the pretext tasks train on a batch of their own, beside the pose tasks
+            (``evpose-finetune aux_pretext=[...]``: pretext losses on the unlabelled recordings).
+            The rule: a training batch is ``{"pose": Batch, "pretext": Batch}``; the pose tasks
+            run on ``"pose"`` (the labelled windows), the pretext tasks on ``"pretext"`` (the
+            corrupted windows of the unlabelled recordings), one backbone pass each; a step is
+            skipped when either is refused. Validation batches are plain pose batches, on which
+            the pose tasks alone run (the pretext tasks are not validated). The module needs
+            tasks of both kinds. False (default): every task runs on every (plain) batch.
 
     Attributes:
         checkpoint_kind: the kind of the checkpoints it writes: ``"finetune"`` when a task is
@@ -113,6 +121,7 @@ class TaskModule(CheckedLoading, L.LightningModule):
         freeze_backbone: bool = False,
         freeze_backbone_steps: int = 0,
         backbone_lr_factor: float | None = None,
+        pretext_batch: bool = False,
     ):
         super().__init__()
         backbone, tasks = to_plain(backbone), to_plain(tasks)
@@ -132,7 +141,8 @@ class TaskModule(CheckedLoading, L.LightningModule):
              "scheduler": to_plain(scheduler), "graph": to_plain(graph), "config": to_plain(config),
              "stage_weights": None if stage_weights is None else [float(w) for w in stage_weights],
              "freeze_backbone": bool(freeze_backbone), "freeze_backbone_steps": int(freeze_backbone_steps),
-             "backbone_lr_factor": None if backbone_lr_factor is None else float(backbone_lr_factor)}
+             "backbone_lr_factor": None if backbone_lr_factor is None else float(backbone_lr_factor),
+             **({"pretext_batch": True} if pretext_batch else {})}
         )
         for name in ("backbone", "tasks", "optimizer", "scheduler", "graph"):
             check_spec(self.hparams[name], name)
@@ -148,6 +158,12 @@ class TaskModule(CheckedLoading, L.LightningModule):
         self.loss_name = "fine-tuning" if self.checkpoint_kind == "finetune" else "pretraining"
         self.monitor_metric = next((t.monitor_metric for t in self.tasks.values() if t.monitor_metric), None)
         self.logs_skipped = any(t.encoder.refuses_windows for t in self.tasks.values())
+        self.pretext_batch = bool(pretext_batch)
+        if self.pretext_batch:
+            kinds = {t.kind for t in self.tasks.values()}
+            if kinds != {"pose", "pretext"}:
+                raise ValueError(f"pretext_batch=True needs pose and pretext tasks, got kinds {sorted(kinds)} "
+                                 f"({', '.join(self.tasks)})")
         if freeze_backbone:
             self.net.backbone.requires_grad_(False)
         if not any(t.reads_maps for t in self.tasks.values()) and hasattr(self.net.backbone, "to_maps"):
@@ -206,10 +222,13 @@ class TaskModule(CheckedLoading, L.LightningModule):
         return self.net(batch)
 
     def losses(self, outs, batch) -> dict[str, tuple[float, torch.Tensor]]:
-        """``{log name: (weight, loss)}`` of every task's loss terms, in the tasks' order;
-        per-stage terms summed over the stages with the stage weights."""
+        """``{log name: (weight, loss)}`` of the loss terms of every task in ``outs`` (all of
+        them by default), in the tasks' order; per-stage terms summed over the stages with
+        the stage weights."""
         terms = {}
         for name, head in self.net.heads.items():
+            if name not in outs:
+                continue
             weights = self.tasks[name].loss_weights
             for term, value in head.losses(outs[name], batch).items():
                 if isinstance(value, (list, tuple)):
@@ -217,27 +236,48 @@ class TaskModule(CheckedLoading, L.LightningModule):
                 terms[self.log_name(name, term)] = (weights[term], value)
         return terms
 
+    def task_batches(self, batch, stage: str) -> list[tuple[list[str] | None, Any]]:
+        """``[(tasks, batch)]``: which tasks run on which batch of a step (None: every task).
+        See ``pretext_batch``."""
+        if not self.pretext_batch:
+            if isinstance(batch, dict):
+                raise TypeError("a batch of several parts needs a module built with pretext_batch=True")
+            return [(None, batch)]
+        pose = [n for n, t in self.tasks.items() if t.kind == "pose"]
+        if stage != "train":
+            return [(pose, batch["pose"] if isinstance(batch, dict) else batch)]
+        if not isinstance(batch, dict) or set(batch) != {"pose", "pretext"}:
+            raise TypeError(f"pretext_batch=True: a training batch is {{'pose': ..., 'pretext': ...}}, got "
+                            f"{sorted(batch) if isinstance(batch, dict) else type(batch).__name__}")
+        return [(pose, batch["pose"]), ([n for n in self.tasks if n not in pose], batch["pretext"])]
+
     def _step(self, batch, stage: str):
-        outs = self(batch)
-        losses = self.losses(outs, batch)
+        """Outputs, losses and logs of a step; returns ``([(outs, batch)], total loss)``."""
+        parts, losses, sizes = [], {}, {}
+        for names, part in self.task_batches(batch, stage):
+            outs = self.net(part, names)
+            parts.append((outs, part))
+            for k, v in self.losses(outs, part).items():
+                losses[k], sizes[k] = v, int(part.num_graphs)
         total = sum(w * v for w, v in losses.values())
-        bs = int(batch.num_graphs)
+        bs = int(parts[0][1].num_graphs)  # the first (the pose) batch's
         on_step = stage == "train"
         # sync_dist: under DDP the logged losses are the means over the processes (the global
         # batch's loss), not rank 0's share; a no-op in one process
         for k, (_, v) in losses.items():
-            self.log(f"{stage}/{k}", v, batch_size=bs, on_step=on_step, on_epoch=True, sync_dist=True)
+            self.log(f"{stage}/{k}", v, batch_size=sizes[k], on_step=on_step, on_epoch=True, sync_dist=True)
         self.log(f"{stage}/loss", total, batch_size=bs, prog_bar=True, on_step=on_step, on_epoch=True, sync_dist=True)
         if self.logs_skipped:
-            self.log(f"{stage}/skipped", float(getattr(batch, "num_skipped", 0)), batch_size=bs, reduce_fx="sum",
-                     on_step=False, on_epoch=True)
-        return outs, total
+            skipped = sum(float(getattr(part, "num_skipped", 0)) for _, part in parts)
+            self.log(f"{stage}/skipped", skipped, batch_size=bs, reduce_fx="sum", on_step=False, on_epoch=True)
+        return parts, total
 
     def skip_step(self, batch) -> bool:
         """Whether this training step is skipped: this process's batch was refused
         (:class:`evpose.data.RefusedBatch`, or None) or, under DDP, any process's was (one
         all-reduce of a flag per step)."""
-        skip = batch is None or isinstance(batch, RefusedBatch)
+        parts = batch.values() if isinstance(batch, dict) else [batch]
+        skip = any(b is None or isinstance(b, RefusedBatch) for b in parts)
         trainer = self._trainer
         if trainer is not None and trainer.world_size > 1:
             flag = torch.tensor(float(skip), device=self.device)
@@ -258,9 +298,10 @@ class TaskModule(CheckedLoading, L.LightningModule):
             # every process logs the same keys (without sync: no collective) and returns a loss
             self.log("train/skipped_steps", 1.0, reduce_fx="sum", on_step=False, on_epoch=True, batch_size=1)
             return self.skipped_step_loss()
-        _, total = self._step(batch, "train")
-        for head in self.net.heads.values():
-            head.observe_training_batch(batch, self.current_epoch)
+        parts, total = self._step(batch, "train")
+        for outs, part in parts:
+            for name in outs:
+                self.net.heads[name].observe_training_batch(part, self.current_epoch)
         if not torch.isfinite(total):
             raise FloatingPointError(f"{self.loss_name} loss is {total.item()} at step {self.global_step}")
         return total
@@ -268,9 +309,10 @@ class TaskModule(CheckedLoading, L.LightningModule):
     def validation_step(self, batch, batch_idx):
         if batch is None:
             return
-        outs, _ = self._step(batch, "val")
-        for name, head in self.net.heads.items():
-            head.update_metrics(self.val_metrics[name], outs[name], batch)
+        parts, _ = self._step(batch, "val")
+        for outs, part in parts:
+            for name, out in outs.items():
+                self.net.heads[name].update_metrics(self.val_metrics[name], out, part)
 
     def on_validation_epoch_start(self):
         def reduce(t: torch.Tensor) -> torch.Tensor:

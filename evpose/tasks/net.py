@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -55,8 +55,8 @@ class TaskNet(nn.Module):
         #: ``{name: Task}`` (plain objects, not modules)
         self.tasks: dict[str, Task] = dict(tasks)
 
-    def forward(self, batch) -> dict[str, dict[str, Tensor]]:
-        return self.decode(self.encode(batch), batch)
+    def forward(self, batch, only: Sequence[str] | None = None) -> dict[str, dict[str, Tensor]]:
+        return self.decode(self.encode(batch), batch, only)
 
     def encode(self, batch) -> BackboneOutput:
         """The backbone's output on a batch (or a single graph)."""
@@ -66,10 +66,13 @@ class TaskNet(nn.Module):
         return self.backbone(batch.x, batch.pos, node_batch, batch.edge_index, num_graphs,
                              cam_R=getattr(batch, "cam_R", None))
 
-    def decode(self, features: BackboneOutput, batch) -> dict[str, dict[str, Tensor]]:
-        """Every head's outputs, in the tasks' order."""
+    def decode(self, features: BackboneOutput, batch, only: Sequence[str] | None = None) -> dict[str, dict[str, Tensor]]:
+        """Every head's outputs (or those of the tasks ``only``, which must hold the tasks
+        they need), in the tasks' order."""
         outs: dict[str, dict[str, Tensor]] = {}
         for name, head in self.heads.items():
+            if only is not None and name not in only:
+                continue
             needs = self.needs[name]
             outs[name] = head(features, batch, {n: outs[n] for n in needs}) if needs else head(features, batch)
         return outs
