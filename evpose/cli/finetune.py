@@ -80,8 +80,7 @@ def selected_aux_pretext(cfg: DictConfig) -> DictConfig | None:
         return None
     if not (OmegaConf.is_list(names) or isinstance(names, (list, tuple))):
         raise ConfigError(f"aux_pretext must be a list of pretext tasks, e.g. 'aux_pretext=[count,future]'; got {names!r}")
-    specs = task_specs(cfg, names, "pretext_tasks", "aux_pretext", "aux_pretext=[count,future]")
-    return specs
+    return task_specs(cfg, names, "pretext_tasks", "aux_pretext", "aux_pretext=[count,future]")
 
 
 def run(cfg: DictConfig) -> dict:

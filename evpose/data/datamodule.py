@@ -164,15 +164,16 @@ class EventDataModule(L.LightningDataModule):
         generate_dataset(self.root, preset=self.generate_preset)
 
     # ------------------------------------------------------------------ datasets
-    def recordings(self, split: str) -> list[Path]:
-        """The recording paths of a split (``train``, ``val`` or ``test``), after the label fraction."""
+    def recordings(self, split: str, labelled_only: bool = True) -> list[Path]:
+        """The recording paths of a split (``train``, ``val`` or ``test``), after the label
+        fraction (``labelled_only=False``: every training recording)."""
         manifest = load_manifest(self.root)
         name = self.splits[split]
         paths = [self.root / r["path"] for r in manifest["recordings"] if r["split"] == name]
         if not paths:
             have = sorted({r["split"] for r in manifest["recordings"]})
             raise DatasetError(f"{self.root}: split {name!r} has no recordings; splits present: {have}")
-        if split == "train" and self.label_fraction < 1.0:
+        if split == "train" and labelled_only and self.label_fraction < 1.0:
             chosen = label_subset(len(paths), self.label_fraction, self.seed)
             log.info("label_fraction=%.3g (seed %d): training on %d of the %d training recordings",
                      self.label_fraction, self.seed, len(chosen), len(paths))
@@ -184,11 +185,7 @@ class EventDataModule(L.LightningDataModule):
         whose windows an ``unlabelled_transform`` gets); with ``label_fraction=1``, where
         none is left out, every training recording (the pretext tasks then see the labelled
         recordings' windows, without their labels)."""
-        fraction, self.label_fraction = self.label_fraction, 1.0
-        try:
-            every = self.recordings("train")
-        finally:
-            self.label_fraction = fraction
+        every = self.recordings("train", labelled_only=False)
         labelled = set(self.recordings("train"))
         rest = [p for p in every if p not in labelled]
         return rest or every
@@ -200,11 +197,7 @@ class EventDataModule(L.LightningDataModule):
                                     transform=self.unlabelled_transform, **{**self.window_kwargs, "labels": False})
             if ds.skipped:
                 log.info("unlabelled: %d windows below min_events left out", ds.skipped)
-            cap = self.max_train_windows
-            if cap is not None and len(ds) > cap:
-                idx = np.linspace(0, len(ds) - 1, cap).round().astype(np.int64)
-                ds = Subset(ds, idx.tolist())
-            self._datasets["unlabelled"] = ds
+            self._datasets["unlabelled"] = capped(ds, self.max_train_windows)
         return self._datasets["unlabelled"]
 
     def dataset(self, split: str) -> Dataset:
@@ -219,10 +212,7 @@ class EventDataModule(L.LightningDataModule):
             )
             if ds.skipped:
                 log.info("%s: %d windows below min_events left out", split, ds.skipped)
-            cap = self.max_train_windows if train else self.max_eval_windows
-            if cap is not None and len(ds) > cap:
-                idx = np.linspace(0, len(ds) - 1, cap).round().astype(np.int64)
-                ds = Subset(ds, idx.tolist())
+            ds = capped(ds, self.max_train_windows if train else self.max_eval_windows)
             if self.cache_dir is not None:
                 transform = self.transform if train else self.eval_transform
                 cams = self.cameras if train else self.eval_cameras
@@ -323,6 +313,13 @@ class EventDataModule(L.LightningDataModule):
 
     def test_dataloader(self):
         return self._loader("test", shuffle=False)
+
+
+def capped(ds: Dataset, cap: int | None) -> Dataset:
+    """At most ``cap`` windows of ``ds``, evenly spaced (None: all of them)."""
+    if cap is None or len(ds) <= cap:
+        return ds
+    return Subset(ds, np.linspace(0, len(ds) - 1, cap).round().astype(np.int64).tolist())
 
 
 class UnlabelledStream:
