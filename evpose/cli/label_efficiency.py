@@ -11,7 +11,8 @@ with the same seeds, next to scratch; writes ``ablation.md`` and ``.json``.
 The run folder holds ``pretrain/<tasks>/`` and ``arms/<arm>/``; a finished pretraining
 (``pretraining.json``) or arm (``arm.json`` beside its ``eval/eval.json``) is read back,
 not recomputed, so ``out_dir=<an earlier run's folder>`` continues an interrupted run (and
-a sweep and an ablation in one folder share their common arms).
+a sweep and an ablation in one folder share their common arms); an interrupted pretraining
+resumes from its ``last.ckpt`` when its settings (``settings.json``) are the same.
 """
 
 from __future__ import annotations
@@ -121,20 +122,43 @@ class LabelEfficiencyRun:
             print(f"pretraining {tag}: read back from {folder} (finished earlier, not recomputed)")
             rec["read_back"] = True
         else:
-            if folder.exists():
-                print(f"pretraining {tag}: removing the unfinished run in {folder}")
-                shutil.rmtree(folder)
+            resume, before = self._unfinished(tag, folder, settings)
             print(f"\n=== pretraining {tag}: tasks {', '.join(tasks)} ===", flush=True)
             t0 = time.perf_counter()
             res = pretrain_cli.run(compose_config("pretrain", [
                 f"seed={self.cfg.seed}", f"data.root={self.data_root}", *settings["overrides"],
-                f"pretext=[{','.join(tasks)}]", f"paths.output_dir={folder}"]))
+                f"pretext=[{','.join(tasks)}]", f"paths.output_dir={folder}",
+                *([f"ckpt_path={resume}"] if resume is not None else [])]))
             rec = {"checkpoint": res["last"], "tasks": tasks, "settings": settings,
                    "steps": int(read_checkpoint(res["last"])["global_step"]), "seconds": time.perf_counter() - t0}
+            if resume is not None:  # the time of this part only: the interrupted part's is not known
+                rec["resumed_at_step"] = before
             _write_json(done, rec)
             rec["read_back"] = False
         self.pretrainings[tag] = rec
         return rec
+
+    @staticmethod
+    def _unfinished(tag: str, folder: Path, settings: dict) -> tuple[Path | None, int | None]:
+        """Prepare ``folder`` for a pretraining not finished yet: an interrupted run with the
+        same settings (``settings.json``, written as it starts) resumes from its ``last.ckpt``
+        (returned with its step); anything else there is removed and the run starts afresh."""
+        from ..modules.checkpoints import read_checkpoint
+
+        started, last = folder / "settings.json", folder / "checkpoints" / "last.ckpt"
+        if folder.exists():
+            same = started.is_file() and json.loads(started.read_text()) == settings
+            if same and last.is_file():
+                step = int(read_checkpoint(last, kind="pretrain")["global_step"])
+                print(f"pretraining {tag}: resuming the interrupted run in {folder} at step {step}")
+                return last, step
+            why = ("no settings.json" if not started.is_file() else "made with other settings" if not same
+                   else "no checkpoint to resume from")
+            print(f"pretraining {tag}: removing the unfinished run in {folder} ({why})")
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        _write_json(started, settings)
+        return None, None
 
     # ------------------------------------------------------------------ arms
     def arm_finetune_overrides(self, arm: Arm) -> list[str]:

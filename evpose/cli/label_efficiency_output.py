@@ -73,6 +73,7 @@ def _context(records: list[dict], runner, plan: dict, le, complete: bool, wall_s
             lines.append(f"pretraining {tag}: the given checkpoint {p['checkpoint']} (tasks {tasks})")
         else:
             lines.append(f"pretraining {tag}: tasks {tasks}, {p['steps']} steps, {_min(p['seconds'])}"
+                         + (f" (resumed at step {p['resumed_at_step']}: the time is that of the resumed part)" if p.get("resumed_at_step") is not None else "")
                          + (" (read back)" if p.get("read_back") else "") + f"; overrides of conf/pretrain.yaml: {' '.join(p['settings']['overrides']) or 'none'}")
     off = sorted({r["steps"] for r in records} - {int(le.steps)})
     if off:

@@ -7,6 +7,7 @@ task set."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from evpose.modules.checkpoints import read_checkpoint
 from tests.modules.conftest import FAST
 
 STEPS = 3
+real_pretrain = pretrain_cli.run
 SEEDS = [0, 3]  # with 2 training recordings, seeds 0 and 3 label different halves
 
 
@@ -117,6 +119,33 @@ def test_a_rerun_reads_finished_arms_back_and_runs_only_the_unfinished(sweep, ti
     # other settings in the same folder are refused, not mixed in
     with pytest.raises(ConfigError, match="made with other settings"):
         label_efficiency(compose_config("label_efficiency", overrides(tiny_dataset, out, steps=STEPS + 1)))
+
+
+def test_an_interrupted_pretraining_resumes_from_its_last_checkpoint(sweep, tiny_dataset, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "le"
+    shutil.copytree(sweep[0], out)
+    folder = out / "pretrain" / "all"
+    last = folder / "checkpoints" / "last.ckpt"
+    step = int(read_checkpoint(last)["global_step"])
+    (folder / "pretraining.json").unlink()  # interrupted: the record is written only when the run ends
+    (out / "arms" / "pretrained_f1_s0" / "arm.json").unlink()  # an arm still needs the pretraining
+    seen = []
+    monkeypatch.setattr(pretrain_cli, "run", lambda cfg: (seen.append(cfg.get("ckpt_path")), real_pretrain(cfg))[1])
+    again = label_efficiency(compose_config("label_efficiency", overrides(tiny_dataset, out)))
+    assert seen == [str(last)]
+    assert f"pretraining all: resuming the interrupted run in {folder} at step {step}" in capsys.readouterr().out
+    rec = again["pretrainings"]["all"]
+    assert rec["resumed_at_step"] == step == rec["steps"] and not rec["read_back"]
+    assert f"resumed at step {step}" in (out / "label_efficiency.md").read_text()
+    # other settings than the interrupted run's: it is removed and the pretraining starts afresh
+    (folder / "pretraining.json").unlink()
+    (out / "arms" / "pretrained_f1_s0" / "arm.json").unlink()
+    started = json.loads((folder / "settings.json").read_text())
+    (folder / "settings.json").write_text(json.dumps({**started, "seed": 99}))
+    seen.clear()
+    label_efficiency(compose_config("label_efficiency", overrides(tiny_dataset, out)))
+    assert seen == [None] and "removing the unfinished run" in capsys.readouterr().out
+    assert json.loads((folder / "settings.json").read_text()) == started
 
 
 def test_plan_only_and_bad_settings(tiny_dataset, tmp_path, pretrained_ckpt, capsys):
