@@ -35,7 +35,6 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--checkpoint", default=None, help="time predict() of this fine-tuned checkpoint (default: "
                     "the untrained default network)")
-    ap.add_argument("--compare-grid", action="store_true", help="also time predict() with the grid radius pairs")
     ap.add_argument("--only-predict", action="store_true", help="skip graph/network split and training")
     args = ap.parse_args()
     if args.threads:
@@ -117,8 +116,6 @@ def main() -> None:
 
 def realtime(args) -> None:
     """Median time of predict() per window, real-time factor and its distribution."""
-    import sys
-
     import numpy as np
 
     from evpose.data import EventWindowDataset
@@ -150,40 +147,29 @@ def realtime(args) -> None:
     idx = torch.linspace(0, len(ds) - 1, args.windows).round().long().tolist()
     wins = [ds.raw_sample(i) for i in idx]
     spans = np.array([(int(w["events"]["t"][-1]) - int(w["events"]["t"][0])) / 1e3 for w in wins])  # ms
-    radius = sys.modules["evpose.graph.radius"]
-    variants = {"now": radius.radius_pairs}
-    if args.compare_grid:
-        variants = {"grid radius pairs (before)": radius.grid_radius_pairs, **variants}
     for w in wins[:3]:
-        est.predict(w["events"], w["camera"])  # warm-up
-    wall = {v: np.zeros((args.repeats, len(wins))) for v in variants}
-    cpu = {v: np.zeros((args.repeats, len(wins))) for v in variants}
-    original = radius.radius_pairs
-    try:
-        for r in range(args.repeats):  # variants interleaved window by window: the same load for each
-            for i, w in enumerate(wins):
-                for name, fn in variants.items():
-                    radius.radius_pairs = fn
-                    c0, t0 = time.thread_time(), time.perf_counter()
-                    est.predict(w["events"], w["camera"])
-                    wall[name][r, i] = (time.perf_counter() - t0) * 1e3
-                    cpu[name][r, i] = (time.thread_time() - c0) * 1e3
-    finally:
-        radius.radius_pairs = original
+        est.predict(w["events"], w["camera"])  # warm-up (and the compiled kernels' first load)
+    wall = np.zeros((args.repeats, len(wins)))
+    cpu = np.zeros((args.repeats, len(wins)))
+    for r in range(args.repeats):
+        for i, w in enumerate(wins):
+            c0, t0 = time.thread_time(), time.perf_counter()
+            est.predict(w["events"], w["camera"])
+            wall[r, i] = (time.perf_counter() - t0) * 1e3
+            cpu[r, i] = (time.thread_time() - c0) * 1e3
     span = float(np.median(spans))
     print(f"predict() on {len(wins)} demo test windows of {num_events} events, batch of one, "
           f"{torch.get_num_threads()} torch threads; median span of a window's events {span:.1f} ms "
           f"(10-90%: {np.percentile(spans, 10):.1f}-{np.percentile(spans, 90):.1f} ms)")
     print()
-    print("| variant | clock | median ms per window | real-time factor | RTF over windows: p10 / p50 / p90 | windows in real time |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for name in variants:
-        for clock, ms in (("wall", wall[name]), ("thread CPU", cpu[name])):
-            per_window = np.median(ms, axis=0)  # each window's median over the repeats
-            rtf = spans / per_window
-            print(f"| {name} | {clock} | {np.median(ms):.1f} | {span / np.median(ms):.2f} | "
-                  f"{np.percentile(rtf, 10):.2f} / {np.percentile(rtf, 50):.2f} / {np.percentile(rtf, 90):.2f} | "
-                  f"{np.mean(rtf >= 1):.0%} |")
+    print("| clock | median ms per window | real-time factor | RTF over windows: p10 / p50 / p90 | windows in real time |")
+    print("| --- | --- | --- | --- | --- |")
+    for clock, ms in (("wall", wall), ("thread CPU", cpu)):
+        per_window = np.median(ms, axis=0)  # each window's median over the repeats
+        rtf = spans / per_window
+        print(f"| {clock} | {np.median(ms):.1f} | {span / np.median(ms):.2f} | "
+              f"{np.percentile(rtf, 10):.2f} / {np.percentile(rtf, 50):.2f} / {np.percentile(rtf, 90):.2f} | "
+              f"{np.mean(rtf >= 1):.0%} |")
     print()
 
 

@@ -14,7 +14,8 @@ from torch import Tensor
 
 from ..representations.events import on_numpy
 from .hashing import CellGrid, NeighbourSegments, as_batch, cell_coords, check_points
-from .ops import cumsum, expand_ranges, nonzero, order_key, segment_smallest, sort_stable, sort_values, take
+from .ops import cumsum, expand_ranges, nonzero, segment_smallest, sort_stable, sort_values, take
+from .radius_kernel import radius_edges
 
 #: Candidate pairs examined per chunk (bounds the working memory at ~100 MB).
 CHUNK_CANDIDATES = 1 << 20
@@ -388,6 +389,10 @@ def radius_graph(
     Returns:
         ``edge_index``, coalesced: sorted by centre, then by neighbour.
 
+    CPU graphs of up to :data:`SMALL_GRAPH_NODES` float32/float64 points come from one
+    compiled pass (:func:`~evpose.graph.radius_kernel.radius_edges`); the others from
+    :func:`radius_pairs` and sorts of packed keys. Both give the same edges.
+
     Shapes:
         pos: (N, D), batch: (N,) -> (2, E) int64
     """
@@ -396,11 +401,14 @@ def radius_graph(
     cap = check_cap(max_num_neighbors)
     pos = check_points(pos, "pos")
     n, device = pos.shape[0], pos.device
-    i, j, d2 = radius_pairs(pos, r, batch)
-    if on_numpy(pos) and n <= SMALL_GRAPH_NODES and (cap is None or (d2.is_floating_point() and d2.element_size() <= 4)):
-        centre, nb = _small_graph_edges(i.numpy(), j.numpy(), d2.numpy(), n, cap, loop)
+    if on_numpy(pos) and 0 < n <= SMALL_GRAPH_NODES and pos.dtype in (torch.float32, torch.float64):
+        r = check_radius(r)
+        b = as_batch(batch, n, device)
+        r2 = (torch.tensor(r, dtype=pos.dtype) ** 2).numpy()[()]  # as radius_pairs tests it
+        centre, nb = radius_edges(pos.detach().numpy(), b.numpy(), r, r2, -1 if cap is None else cap, bool(loop))
         src, dst = (centre, nb) if flow == "target_to_source" else (nb, centre)
         return torch.from_numpy(np.stack([src, dst]))
+    i, j, d2 = radius_pairs(pos, r, batch)
     bits = max(n - 1, 1).bit_length()
     # every pair gives two directed edges; each is packed as (centre << bits) | neighbour
     if cap is not None and n:
@@ -439,46 +447,9 @@ def radius_graph(
     return out
 
 
-#: Largest CPU graph whose edges :func:`radius_graph` orders by radix sorts (node ids in 16 bits).
+#: Largest CPU graph whose edges come from the compiled kernel (:mod:`.radius_kernel`); larger
+#: graphs and other devices take the vectorised path (pairs, then packed-key sorts).
 SMALL_GRAPH_NODES = 1 << 16
-
-
-def _small_graph_edges(i, j, d2, n, cap, loop) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`radius_graph`'s edges of a CPU graph of at most :data:`SMALL_GRAPH_NODES`
-    nodes, ``(centre, neighbour)`` sorted by centre, then neighbour.
-
-    Node ids fit in 16 bits, so numpy's stable argsort is a radix sort: two of them (by
-    neighbour, then by centre) order the directed edges in linear time, ten times faster
-    than sorting packed int64 keys. Centres over the cap then lay their candidates out in
-    a (centres, degree) table of ``(squared distance's bit pattern, neighbour)`` keys, and
-    a row-wise partition finds each one's ``cap``-th smallest key: the edges kept are those
-    at or below it, nearest first, ties to the smaller neighbour index.
-
-    Shapes:
-        i, j, d2: (P,) the unordered pairs -> (E,), (E,) int64
-    """
-    ids = np.arange(n, dtype=np.int64) if loop else np.zeros(0, np.int64)
-    centre = np.concatenate([i, j, ids])
-    nb = np.concatenate([j, i, ids])
-    order = np.argsort(nb.astype(np.uint16), kind="stable")
-    order = order[np.argsort(centre[order].astype(np.uint16), kind="stable")]
-    centre, nb = centre[order], nb[order]
-    if cap is None or centre.size == 0:
-        return centre, nb
-    degree = np.bincount(centre, minlength=n)
-    if int(degree.max()) <= cap:
-        return centre, nb
-    dist = np.concatenate([d2, d2, np.zeros(ids.size, d2.dtype)])[order]
-    key = (order_key(torch.from_numpy(dist)).numpy() << max(n - 1, 1).bit_length()) | nb
-    start = np.cumsum(degree) - degree
-    slot = np.arange(centre.size) - start[centre]
-    over = np.flatnonzero(degree > cap)
-    table = np.full((n, int(degree.max())), np.iinfo(np.int64).max, np.int64)
-    table[centre, slot] = key
-    cutoff = np.full(n, np.iinfo(np.int64).max, np.int64)
-    cutoff[over] = np.partition(table[over], cap - 1, axis=1)[:, cap - 1]
-    keep = key <= cutoff[centre]
-    return centre[keep], nb[keep]
 
 
 def _nearest_of_capped(i, j, d2, hit, over, cap, loop, bits) -> Tensor:

@@ -16,9 +16,9 @@ and its ``k - 1`` predecessors sit just before it in the sorted order. No Python
 runs over events; the cost is one sort plus O(T * G * k) for G non-empty buffers.
 
 Time-ordered events (as recorded) at one sample time take a shorter path: the kept
-events are a slice, a stable radix sort of their buffer ids alone keeps every buffer's
-events in time order, and only the touched buffers' slots are written into the volume
-(filled once with the empty value).
+events are a slice, one compiled pass from the last of them back finds every buffer's
+most recent events, and only those slots are written into the volume (filled once with
+the empty value).
 """
 
 from __future__ import annotations
@@ -30,7 +30,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .events import EventTensors, check_events, check_sensor_size, check_tore_params, on_numpy, sort_values
+from .events import (
+    NUMPY_ON_CPU,
+    EventTensors,
+    check_events,
+    check_sensor_size,
+    check_tore_params,
+    on_numpy,
+    sort_values,
+)
+from .tore_kernels import latest_slots, scan_events
 
 #: Ages below this (us) all read 0: "just now" (the reference's value).
 MIN_DT = 150.0
@@ -108,7 +117,34 @@ def tore_volume(
     Shapes:
         events: (N,) -> (2k, H, W) or (T, 2k, H, W)
     """
+    if device is None or torch.device(device).type == "cpu":
+        vol = _one_time_recorded(events, sample_time, sensor_size, k, min_dt, max_dt)
+        if vol is not None:
+            return vol
     return tore_volume_tensors(EventTensors.from_events(events, device), sample_time, sensor_size, k, min_dt, max_dt)
+
+
+def _one_time_recorded(events, sample_time, sensor_size, k, min_dt, max_dt) -> Tensor | None:
+    """The common case, fast: one volume of a structured array of time-ordered events
+    inside the sensor, read in place (no copy of the columns); None for anything else
+    (the general path then computes it, or names what is wrong)."""
+    if not (NUMPY_ON_CPU and isinstance(events, np.ndarray) and events.ndim == 1 and events.dtype.names):
+        return None
+    if not all(f in events.dtype.names and events.dtype[f].kind in "iu" for f in ("t", "x", "y", "p")):
+        return None
+    ts = np.asarray(sample_time.detach().cpu().numpy() if isinstance(sample_time, Tensor) else sample_time)
+    if ts.ndim != 0 or ts.dtype.kind not in "iuf" or not np.isfinite(ts):
+        return None
+    k, min_dt, max_dt = check_tore_params(k, min_dt, max_dt)
+    h, w = check_sensor_size(sensor_size)
+    t, x, y, p = (events[f] for f in ("t", "x", "y", "p"))
+    bad, ordered = scan_events(t, x, y, w, h) if len(events) else (-1, True)
+    if bad >= 0 or not ordered:
+        return None
+    out = torch.full((2 * k, h, w), tore_upper_bound(min_dt, max_dt), dtype=torch.float32)
+    if len(events):
+        _fill_one_time_ordered(out.numpy().reshape(-1), t, x, y, p, float(ts), (h, w), k, min_dt, max_dt)
+    return out
 
 
 def tore_volume_tensors(
@@ -263,51 +299,21 @@ def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt)
     """One volume from time-ordered events, all in ``(ts - max_dt, ts)``: only the buffers
     that events touch are computed (the rest of ``flat`` keeps the empty value).
 
-    A stable sort by buffer makes every buffer a run of its events in time order; slot j
-    of a buffer is the j-th entry from its run's end. The sort is a radix sort: for
-    windows under 65536 events, numpy's (on uint16) of a relabelling of the buffers by
-    one of their events (a scatter then a gather through a scratch table), else torch's
-    (on the int32 buffer ids).
+    One compiled pass from the last event back finds every buffer's ``k`` most recent
+    events (:func:`~evpose.representations.tore_kernels.latest_slots`); their values are
+    computed here, with numpy, as on the general path.
 
     Shapes:
         flat: (2k * H * W,) float32, filled with the empty value; t, x, y, p: (N,)
     """
     h, w = sensor_size
-    hw = h * w
-    n = t.size
-    # a buffer's id is the flat index of its slot 0 in the volume: (block * k) * hw + pixel
-    key = y.astype(np.int32)
-    key *= w
-    key += x
-    key += (p <= 0) * np.int32(k * hw)
-    if n <= 1 << 16:
-        # label every buffer by the position of one of its events (whichever write wins
-        # the scatter, all of the buffer's events read the same label): ids below 65536
-        table = np.empty((k + 1) * hw, dtype=np.uint16)
-        table[key] = np.arange(n, dtype=np.uint16)
-        order = np.argsort(table[key], kind="stable")  # radix sort for 16-bit keys
-    else:
-        order = torch.sort(torch.from_numpy(key), stable=True).indices.numpy()
-    skey = key[order]
-    # in sorted order, how many later events each event's buffer has (its slot)
-    end = np.empty(n, dtype=bool)
-    np.not_equal(skey[1:], skey[:-1], out=end[:-1])
-    end[-1] = True
-    last = np.flatnonzero(end)
-    run = np.cumsum(end)
-    run -= end
-    slot = last[run]
-    slot -= np.arange(n)
-    keep = np.flatnonzero(slot < k)
-    age = ts - t[order[keep]]
+    index, event = latest_slots(t, x, y, p, math.floor(ts - max_dt), math.ceil(ts), w, h * w, k)
+    age = ts - t[event]
     np.minimum(age, max_dt, out=age)
     v = np.log1p(age)
     v -= math.log1p(min_dt)
     np.maximum(v, 0.0, out=v)
     np.minimum(v, tore_upper_bound(min_dt, max_dt), out=v)
-    index = slot[keep]
-    index *= hw
-    index += skey[keep]
     flat[index] = v
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -26,10 +27,12 @@ from .events import (
     check_tore_params,
     concat_events,
     exclusive_cumsum,
+    on_numpy,
     run_starts,
 )
 from .tore import DEFAULT_K, MAX_DT, MIN_DT, tore_upper_bound, tore_values
 from .tore_builder import ToreBuilder
+from .tore_kernels import EMPTY, earlier_times
 
 
 def tore_at_events(
@@ -89,6 +92,11 @@ def tore_at_events(
         return out
     ev = concat_events([hist, win]) if m else concat_events([win])
     h, w = hw
+    if on_numpy(ev.t):
+        t = ev.t.numpy()
+        if t.size < 2 or bool((t[1:] >= t[:-1]).all()):  # time-ordered (as recorded): one compiled pass
+            _features_in_order(out, ev, m, slot_of, w, k, min_dt, max_dt)
+            return out
     t0 = int(ev.t.min())
     tbits = (int(ev.t.max()) - t0 + 1).bit_length()
     if h * w >= 1 << (62 - tbits):
@@ -147,6 +155,20 @@ def _features(feats, times, count_pos, first_now, first_px, t_now, k, min_dt, ma
         prev = times[block].index_select(0, g.clamp_min_(0).reshape(-1)).view(-1, k)
         values = tore_values(t_now[:, None] - prev, min_dt, max_dt)
         feats[:, block * k : (block + 1) * k] = torch.where(valid, values, upper)
+
+
+def _features_in_order(out, ev: EventTensors, m: int, slot_of, width, k, min_dt, max_dt) -> None:
+    """The rows of ``out`` from time-ordered CPU events (history: the first ``m``), by
+    :func:`~evpose.representations.tore_kernels.earlier_times`; values as :func:`_features`."""
+    n = len(ev) - m
+    rows = np.full(len(ev), -1, dtype=np.int64)
+    rows[m:] = np.arange(n) if slot_of is None else slot_of.numpy()
+    prev = torch.from_numpy(earlier_times(*(c.numpy() for c in ev), rows, width, k))
+    asked = np.flatnonzero(rows >= 0)
+    t_now = ev.t.index_select(0, torch.from_numpy(asked[np.argsort(rows[asked])])).to(torch.int64)[:, None]
+    valid = prev != EMPTY
+    values = tore_values(t_now - torch.where(valid, prev, t_now), min_dt, max_dt)
+    out.copy_(torch.where(valid, values, tore_upper_bound(min_dt, max_dt)))
 
 
 def _history(history, sensor_size, device) -> EventTensors | None:

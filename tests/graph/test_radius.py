@@ -9,10 +9,10 @@ import torch
 from evpose.graph import radius, radius_graph, radius_pairs
 
 
-@pytest.fixture(autouse=True, params=["radix", "packed keys"])
+@pytest.fixture(autouse=True, params=["compiled", "packed keys"])
 def edge_order(request, monkeypatch):
-    """Every test runs on both ways radius_graph orders and caps the edges: CPU graphs up to
-    2^16 nodes by radix sorts and a partition, others (CUDA, larger) by packed-key sorts."""
+    """Every test runs on both ways radius_graph finds, orders and caps the edges: CPU graphs
+    up to 2^16 nodes in one compiled pass, others (CUDA, larger) by pairs and packed-key sorts."""
     import sys
 
     if request.param == "packed keys":
@@ -182,8 +182,9 @@ def test_kdtree_pairs_equal_the_grid_pairs_exactly(dtype, batched):
             assert batch[p] == batch[q]
 
 
-def test_radius_graph_on_event_like_graphs_equals_the_grid_path(monkeypatch):
-    """radius_graph with the k-d tree (CPU default) equals the grid path (CUDA's), capped."""
+def test_radius_graph_on_event_like_graphs_equals_the_vectorised_paths(monkeypatch):
+    """radius_graph's compiled pass (CPU default) equals the vectorised path, with the k-d
+    tree's pairs and with the grid's (CUDA's), capped."""
     import sys
 
     radius_module = sys.modules["evpose.graph.radius"]
@@ -192,7 +193,10 @@ def test_radius_graph_on_event_like_graphs_equals_the_grid_path(monkeypatch):
         pos = torch.from_numpy(np.stack([rng.normal(170, 30, n).round(), rng.normal(130, 40, n).round(),
                                          rng.uniform(0, 40, n)], 1).astype(np.float32))
         batch = torch.from_numpy(np.repeat([0, 1], [n // 3, n - n // 3]))
+        monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", 1 << 16)
         fast = radius_graph(pos, r, batch=batch, max_num_neighbors=16)
+        monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", -1)
+        assert torch.equal(fast, radius_graph(pos, r, batch=batch, max_num_neighbors=16))  # k-d tree pairs
         monkeypatch.setattr(radius_module, "radius_pairs", radius_module.grid_radius_pairs)
         ref = radius_graph(pos, r, batch=batch, max_num_neighbors=16)
         monkeypatch.undo()
@@ -200,17 +204,19 @@ def test_radius_graph_on_event_like_graphs_equals_the_grid_path(monkeypatch):
 
 
 @pytest.mark.parametrize("loop", [False, True])
-def test_both_edge_orders_give_the_same_graph(monkeypatch, loop):
-    """The radix path equals the packed-key path exactly, ties, loops and the cap included."""
+@pytest.mark.parametrize("dtype, dim", [(torch.float32, 3), (torch.float64, 3), (torch.float32, 2)])
+def test_both_edge_orders_give_the_same_graph(monkeypatch, loop, dtype, dim):
+    """The compiled pass equals the packed-key path exactly, ties (equal distances, equal
+    points), loops and the cap included."""
     import sys
 
     radius_module = sys.modules["evpose.graph.radius"]
     rng = np.random.default_rng(12)
-    pos = torch.from_numpy(rng.integers(0, 6, (600, 3)).astype(np.float32))  # many equal distances
+    pos = torch.from_numpy(rng.integers(0, 6, (600, dim))).to(dtype)  # many equal distances
     batch = torch.from_numpy(rng.integers(0, 2, 600))
     for cap in (None, 1, 7, 40):
         monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", 1 << 16)
-        radix = radius_graph(pos, 2.0, batch=batch, max_num_neighbors=cap, loop=loop)
+        compiled = radius_graph(pos, 2.0, batch=batch, max_num_neighbors=cap, loop=loop)
         monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", -1)
         packed = radius_graph(pos, 2.0, batch=batch, max_num_neighbors=cap, loop=loop)
-        assert torch.equal(radix, packed), cap
+        assert torch.equal(compiled, packed), cap
