@@ -405,9 +405,10 @@ def radius_graph(
         r = check_radius(r)
         b = as_batch(batch, n, device)
         r2 = (torch.tensor(r, dtype=pos.dtype) ** 2).numpy()[()]  # as radius_pairs tests it
-        centre, nb = radius_edges(pos.detach().numpy(), b.numpy(), r, r2, -1 if cap is None else cap, bool(loop))
-        src, dst = (centre, nb) if flow == "target_to_source" else (nb, centre)
-        return torch.from_numpy(np.stack([src, dst]))
+        centre, nb, fitted = radius_edges(pos.detach().numpy(), b.numpy(), r, r2, -1 if cap is None else cap, bool(loop))
+        if fitted:
+            src, dst = (centre, nb) if flow == "target_to_source" else (nb, centre)
+            return torch.from_numpy(np.stack([src, dst]))
     i, j, d2 = radius_pairs(pos, r, batch)
     bits = max(n - 1, 1).bit_length()
     # every pair gives two directed edges; each is packed as (centre << bits) | neighbour

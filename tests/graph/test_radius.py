@@ -220,3 +220,14 @@ def test_both_edge_orders_give_the_same_graph(monkeypatch, loop, dtype, dim):
         monkeypatch.setattr(radius_module, "SMALL_GRAPH_NODES", -1)
         packed = radius_graph(pos, 2.0, batch=batch, max_num_neighbors=cap, loop=loop)
         assert torch.equal(compiled, packed), cap
+
+
+def test_points_spread_over_too_many_cells_take_the_vectorised_path():
+    """Cell keys that would overflow 63 bits: the compiled pass declines, the vectorised
+    path answers, and the edges are still brute force's."""
+    from evpose.graph.radius_kernel import radius_edges
+
+    pos = torch.tensor([[0.0, 0.0, 0.0], [1e7, 1e7, 1e7], [1e7 + 1e-4, 1e7, 1e7], [1e7, 1e7 + 5e-4, 1e7]],
+                       dtype=torch.float64)
+    assert radius_edges(pos.numpy(), np.zeros(4, np.int64), 1e-3, 1e-6, -1, False)[2] is False
+    assert edges(radius_graph(pos, 1e-3)) == brute_pairs(pos, 1e-3) == {(1, 2), (2, 1), (1, 3), (3, 1), (2, 3), (3, 2)}
