@@ -77,12 +77,52 @@ def check_resume(ckpt_path, kind: str) -> Path | None:
 
 def fit(trainer: L.Trainer, module, datamodule, resume: Path | None) -> None:
     """``trainer.fit``, resuming from ``resume`` (a checkpoint :func:`check_resume` accepted;
-    Lightning loads it as data only) or from scratch (None)."""
+    Lightning loads it as data only) or from scratch (None). A run resumed in its own folder
+    keeps the metrics it logged up to the checkpoint (:func:`keep_logged_metrics`)."""
     if resume is None:
         trainer.fit(module, datamodule=datamodule)
         return
+    from ..modules.checkpoints import read_checkpoint
+
+    keep_logged_metrics(trainer, int(read_checkpoint(resume)["global_step"]))
     kwargs = {"weights_only": True} if "weights_only" in inspect.signature(trainer.fit).parameters else {}
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume), **kwargs)
+
+
+def keep_logged_metrics(trainer: L.Trainer, step: int) -> int:
+    """Keep the rows of a CSV logger's ``metrics.csv`` logged before ``step`` (the step the
+    run resumes at; later rows are logged again), which Lightning would delete when the
+    resumed run opens the same file. Returns the number of rows kept.
+
+    The file is read, the logger's writer is opened (Lightning deletes the file there), and
+    the rows are written back under their own header; the resumed run then appends.
+    """
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    kept = 0
+    if trainer.global_rank != 0:  # rank 0 alone writes the CSV logs
+        return kept
+    for logger in trainer.loggers:
+        if not isinstance(logger, CSVLogger):
+            continue
+        path = Path(logger.log_dir) / "metrics.csv"
+        if not path.is_file():
+            continue
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            header = list(reader.fieldnames or [])
+            rows = [r for r in reader if r.get("step") not in (None, "") and int(r["step"]) < step]
+        writer = logger.experiment  # opening it deletes the file
+        writer.metrics_keys = sorted(header)
+        with open(path, "w", newline="") as f:
+            out = csv.DictWriter(f, fieldnames=writer.metrics_keys)
+            out.writeheader()
+            out.writerows(rows)
+        kept += len(rows)
+        log.info("resuming at step %d: kept the %d rows of %s logged before it", step, len(rows), path)
+    return kept
 
 
 def save_config(cfg: DictConfig, folder: Path) -> Path:

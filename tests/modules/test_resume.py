@@ -68,3 +68,27 @@ def test_resume_from_any_checkpoint_is_exact(command, starts, compose_cfg, tmp_p
                                             f"paths.output_dir={tmp_path / ('from_' + start)}"]))
         assert torch.load(resumed["last"], weights_only=True)["global_step"] == 6
         _assert_same(_weights(resumed["last"]), want, f"{command} resumed from {start}")
+
+
+def test_a_run_resumed_in_its_own_folder_keeps_the_metrics_logged_before(compose_cfg, tmp_path):
+    """Lightning's CSV logger deletes an existing metrics.csv when a run opens it: the rows
+    logged before the resumed step are kept, the later ones logged once, by the resumed run."""
+    import csv
+
+    keep, out = tmp_path / "every", tmp_path / "run"
+    pretrain(compose_cfg("pretrain", [*EXACT, *_keep_every_checkpoint(keep), f"paths.output_dir={out}"]))
+    path = out / "csv" / "metrics.csv"
+
+    def rows():
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    full = rows()
+    before = [r for r in full if int(r["step"]) < 4]
+    assert before and any(int(r["step"]) >= 4 for r in full)
+    pretrain(compose_cfg("pretrain", [*EXACT, f"ckpt_path={keep / 'step4.ckpt'}", f"paths.output_dir={out}"]))
+    after = rows()
+    assert after[: len(before)] == before  # the first part's rows, as they were
+    step_rows = [int(r["step"]) for r in after if r.get("train/loss_step")]
+    assert step_rows == sorted(set(step_rows)) and step_rows[-1] == 5  # every step once, to the last
+    assert {int(r["step"]) for r in after} >= {int(r["step"]) for r in full}
