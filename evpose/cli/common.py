@@ -142,10 +142,11 @@ def fit_result(trainer: L.Trainer, out_dir: Path) -> dict:
     """What a finished ``trainer.fit`` leaves: the run folder, ``last.ckpt`` and the best
     checkpoint (None without a checkpoint callback), and the final scalar metrics."""
     ckpt = trainer.checkpoint_callback
+    monitored = next((c for c in trainer.checkpoint_callbacks if getattr(c, "monitor", None)), ckpt)
     return {
         "run_dir": str(out_dir),
         "last": str(Path(ckpt.dirpath) / "last.ckpt") if ckpt is not None and ckpt.dirpath else None,
-        "best": ckpt.best_model_path if ckpt is not None else None,
+        "best": monitored.best_model_path if monitored is not None else None,
         "metrics": {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1},
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -53,6 +55,18 @@ def test_pretrain_run_checkpoints_and_resume_continues(compose_cfg, tmp_path):
     # and the checkpoint alone rebuilds the module
     m = TaskModule.load_from_checkpoint(out2["last"], map_location="cpu")
     assert set(m.heads) == {"inpaint", "count", "refill", "future"}
+
+
+def test_last_checkpoint_holds_the_latest_weights_when_the_score_does_not_improve(compose_cfg, tmp_path):
+    """last.ckpt is the run's end, and the best checkpoint its own: a score that never
+    improves after the first validation (the step, minimised) keeps the best at epoch 0.
+    (Lightning >= 2.6 writes the monitored callback's last.ckpt only on an improvement.)"""
+    out = run(compose_cfg("pretrain", ["trainer.max_epochs=3", "callbacks.model_checkpoint.monitor=step",
+                                       "callbacks.model_checkpoint.filename=best", f"paths.output_dir={tmp_path / 'r'}"]))
+    assert torch.load(out["last"], map_location="cpu", weights_only=True)["global_step"] == 6
+    assert Path(out["best"]).name == "best.ckpt"
+    assert torch.load(out["best"], map_location="cpu", weights_only=True)["global_step"] == 2
+    assert sorted(p.name for p in (tmp_path / "r" / "checkpoints").glob("*.ckpt")) == ["best.ckpt", "last.ckpt"]
 
 
 def test_pretext_selection_and_unknown_names(compose_cfg):
