@@ -82,17 +82,15 @@ def fit(trainer: L.Trainer, module, datamodule, resume: Path | None) -> None:
     if resume is None:
         trainer.fit(module, datamodule=datamodule)
         return
-    from ..modules.checkpoints import read_checkpoint
-
-    keep_logged_metrics(trainer, int(read_checkpoint(resume)["global_step"]))
+    keep_logged_metrics(trainer, resume)
     kwargs = {"weights_only": True} if "weights_only" in inspect.signature(trainer.fit).parameters else {}
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume), **kwargs)
 
 
-def keep_logged_metrics(trainer: L.Trainer, step: int) -> int:
-    """Keep the rows of a CSV logger's ``metrics.csv`` logged before ``step`` (the step the
-    run resumes at; later rows are logged again), which Lightning would delete when the
-    resumed run opens the same file. Returns the number of rows kept.
+def keep_logged_metrics(trainer: L.Trainer, resume: Path) -> int:
+    """Keep the rows of a CSV logger's ``metrics.csv`` logged before the step of ``resume``
+    (the checkpoint the run resumes from; later rows are logged again), which Lightning
+    would delete when the resumed run opens the same file. Returns the number of rows kept.
 
     The file is read, the logger's writer is opened (Lightning deletes the file there), and
     the rows are written back under their own header; the resumed run then appends.
@@ -101,7 +99,9 @@ def keep_logged_metrics(trainer: L.Trainer, step: int) -> int:
 
     from lightning.pytorch.loggers import CSVLogger
 
-    kept = 0
+    from ..modules.checkpoints import read_checkpoint
+
+    kept, step = 0, None
     if trainer.global_rank != 0:  # rank 0 alone writes the CSV logs
         return kept
     for logger in trainer.loggers:
@@ -110,6 +110,8 @@ def keep_logged_metrics(trainer: L.Trainer, step: int) -> int:
         path = Path(logger.log_dir) / "metrics.csv"
         if not path.is_file():
             continue
+        if step is None:  # read only when there are logs to keep
+            step = int(read_checkpoint(resume)["global_step"])
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             header = list(reader.fieldnames or [])

@@ -72,8 +72,9 @@ def _context(records: list[dict], runner, plan: dict, le, complete: bool, wall_s
         if p.get("given"):
             lines.append(f"pretraining {tag}: the given checkpoint {p['checkpoint']} (tasks {tasks})")
         else:
+            resumed = p.get("resumed_at_step")
             lines.append(f"pretraining {tag}: tasks {tasks}, {p['steps']} steps, {_min(p['seconds'])}"
-                         + (f" (resumed at step {p['resumed_at_step']}: the time is that of the resumed part)" if p.get("resumed_at_step") is not None else "")
+                         + (f" (resumed at step {resumed}: the time is that of the resumed part)" if resumed is not None else "")
                          + (" (read back)" if p.get("read_back") else "") + f"; overrides of conf/pretrain.yaml: {' '.join(p['settings']['overrides']) or 'none'}")
     off = sorted({r["steps"] for r in records} - {int(le.steps)})
     if off:

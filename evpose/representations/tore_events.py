@@ -6,9 +6,11 @@ pixel strictly before t (the event itself and any event at the same instant are
 excluded, by the TORE rule). Events before the window (``history``, or the state of a
 streaming :class:`~evpose.representations.ToreBuilder`) count as well.
 
-One stable sort of history + window by (pixel, time) puts each pixel's events in time
-order; running counts of positive and negative events then index every event's
-predecessors directly. No loop over events.
+Time-ordered events on the CPU (as recorded) take one compiled pass in time order
+(:func:`~evpose.representations.tore_kernels.earlier_times`). Otherwise one stable sort
+of history + window by (pixel, time) puts each pixel's events in time order; running
+counts of positive and negative events then index every event's predecessors directly.
+Both give the same values, bit for bit.
 """
 
 from __future__ import annotations
@@ -165,7 +167,9 @@ def _features_in_order(out, ev: EventTensors, m: int, slot_of, width, k, min_dt,
     rows[m:] = np.arange(n) if slot_of is None else slot_of.numpy()
     prev = torch.from_numpy(earlier_times(*(c.numpy() for c in ev), rows, width, k))
     asked = np.flatnonzero(rows >= 0)
-    t_now = ev.t.index_select(0, torch.from_numpy(asked[np.argsort(rows[asked])])).to(torch.int64)[:, None]
+    t_now = np.empty(prev.shape[0], dtype=np.int64)
+    t_now[rows[asked]] = ev.t.numpy()[asked]  # each row's own event time
+    t_now = torch.from_numpy(t_now)[:, None]
     valid = prev != EMPTY
     values = tore_values(t_now - torch.where(valid, prev, t_now), min_dt, max_dt)
     out.copy_(torch.where(valid, values, tore_upper_bound(min_dt, max_dt)))
