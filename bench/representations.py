@@ -33,6 +33,7 @@ import math
 import multiprocessing as mp
 import os
 import platform
+import random
 import resource
 import statistics
 import sys
@@ -237,15 +238,30 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def compare_times(fns: dict, repeats: int) -> dict:
-    """Median time of each function, run in turn in every round (so that a change of load
-    on a shared machine hits all of them alike)."""
+def compare_times(fns: dict, repeats: int, after: dict | None = None) -> dict:
+    """Median time of each function, all run once in every round (so that a change of load
+    on a shared machine hits all of them alike), in an order shuffled afresh each round.
+
+    The order matters: a call right after the plain loop runs on caches that the loop has
+    filled with its own objects, and pays for it (up to 0.3 ms of a 0.3 ms TORE call at
+    7.5k events). A fixed order would put that cost on the same function every round;
+    shuffled (seeded), it lands on each alike. ``after``, if given, receives for each
+    function the times of its calls that came right after each other function.
+    """
+    rng = random.Random(0)
+    names = list(fns)
     times = {name: [] for name in fns}
+    previous = None
     for _ in range(repeats):
-        for name, fn in fns.items():
+        rng.shuffle(names)
+        for name in names:
             t0 = CLOCK()
-            fn()
-            times[name].append(CLOCK() - t0)
+            fns[name]()
+            dt = CLOCK() - t0
+            times[name].append(dt)
+            if after is not None and previous is not None:
+                after.setdefault(name, {}).setdefault(previous, []).append(dt)
+            previous = name
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -362,16 +378,18 @@ def main() -> None:
     print(f"- clock: {'CPU time of this process (process_time)' if args.clock == 'cpu' else 'wall time'}; "
           f"load average at start {os.getloadavg()[0]:.2f}")
     print("- medians over repeats (9 at 7.5k, 5 at 100k, 3 at 1M), evpose and its peers")
-    print("  run in turn in every round; ratios are peer time / evpose time\n")
+    print("  each run once in every round, in a shuffled order; ratios are peer time / evpose time\n")
     figures: dict = {"source": source, "threads": args.threads, "clock": args.clock, "tore": [], "sizes": {}}
 
     print("## TORE volume (2k x H x W), batch form\n")
     print("Three event distributions: demo windows (above), and events spread uniformly over the")
     print("sensor (same rate, time-sorted) on the demo sensor and on 260x260. evpose, the numpy port")
-    print("and the plain loop run in turn in every round; medians over the rounds.\n")
-    print("| events | distribution | window ms | evpose ms | evpose ev/s | numpy port ms | plain loop ms "
-          "| x numpy port | x loop |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("and the plain loop run once in every round, in a shuffled order; medians over the rounds.")
+    print("'after loop': the median of evpose's calls that came right after the plain loop (whose")
+    print("objects then fill the caches), 15 rounds at 7.5k.\n")
+    print("| events | distribution | window ms | evpose ms | evpose ev/s | evpose ms after loop | numpy port ms "
+          "| plain loop ms | x numpy port | x loop |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     dists = [("demo", sensor, lambda n: wins[n])]
     for shape in (tuple(sensor), (260, 260)):
         dists.append((f"uniform {shape[0]}x{shape[1]}", shape, lambda n, shape=shape: uniform_events(n, shape)))
@@ -384,14 +402,17 @@ def main() -> None:
             if n <= args.loop_max:
                 fns["loop"] = lambda: tore_loop(ev, ts, sens)
             fns["ours"]()  # warm-up (first calls of the kernels)
-            tm = compare_times(fns, reps)
+            after: dict = {}
+            tm = compare_times(fns, reps if n > 10_000 or args.quick else 15, after)
             ours, port, loop = tm["ours"], tm["port"], tm.get("loop", float("nan"))
+            cold = after.get("ours", {}).get("loop")
+            cold = statistics.median(cold) if cold else float("nan")
             err = float(np.abs(tore_volume(ev, ts, sens).numpy() - tore_numpy_port(ev, ts, sens)).max())
             dur = (ev["t"][-1] - ev["t"][0]) / 1e3
-            print(f"| {n:,} | {dist} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {port * 1e3:.1f} | "
+            print(f"| {n:,} | {dist} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {cold * 1e3:.2f} | {port * 1e3:.1f} | "
                   f"{loop * 1e3:.0f} | {port / ours:.1f} | {loop / ours:.0f} |", flush=True)
             figures["tore"].append(dict(events=n, distribution=dist, tore_ms=ours * 1e3, tore_numpy_ms=port * 1e3,
-                                        tore_loop_ms=loop * 1e3, x_loop=loop / ours, events_per_s=n / ours,
+                                        tore_loop_ms=loop * 1e3, x_loop=loop / ours, tore_ms_after_loop=cold * 1e3, events_per_s=n / ours,
                                         tore_max_abs_diff_vs_port=err))
     if args.tore_only:
         if args.json:

@@ -14,8 +14,11 @@ import torch
 from torch import Tensor
 from torch_scatter import scatter
 
+from ..representations.events import on_numpy
 from .hashing import CellGrid, as_batch, cell_coords, check_points
 from .ops import cumsum, take
+from .radius import SMALL_GRAPH_NODES
+from .voxel_kernel import pool_positions, voxel_ids
 
 
 def _per_dim(value, dim: int, name: str, device) -> Tensor:
@@ -37,7 +40,9 @@ def voxel_cluster(
     voxel of the same graph.
 
     Ids are numbered in (graph, voxel) order, so the pooled nodes of graph 0 come first,
-    then graph 1, ... (a sorted batch vector, as PyG expects).
+    then graph 1, ... (a sorted batch vector, as PyG expects). CPU graphs of up to
+    :data:`~evpose.graph.radius.SMALL_GRAPH_NODES` float points take a compiled pass
+    (:func:`~evpose.graph.voxel_kernel.voxel_ids`) with the same ids.
 
     Args:
         pos: node positions.
@@ -62,6 +67,11 @@ def voxel_cluster(
     if n == 0:
         return torch.zeros(0, dtype=torch.int64, device=device)
     lo = pos.min(0).values.to(torch.float64) if start is None else _per_dim(start, dim, "start", device)
+    if on_numpy(pos) and n <= SMALL_GRAPH_NODES and pos.dtype in (torch.float32, torch.float64):
+        ids, status = voxel_ids(pos.detach().numpy(), lo.numpy(), size_t.numpy(), b.numpy())
+        if status == 0:
+            return torch.from_numpy(ids)
+        # else the vectorised path below says what is wrong
     coords = cell_coords(pos, lo, size_t)
     if bool((coords < 0).any()):
         i = int(torch.nonzero((coords < 0).any(1))[0])
@@ -93,7 +103,9 @@ def voxel_pool(
         num_clusters: C (default ``cluster.max() + 1``).
 
     Returns:
-        ``(x_pooled, pos_pooled, batch_pooled)``; x_pooled is None when x is None.
+        ``(x_pooled, pos_pooled, batch_pooled)``; x_pooled is None when x is None (small
+        CPU graphs without features, the pyramid's case, take a compiled pass:
+        :func:`~evpose.graph.voxel_kernel.pool_positions`, the same values).
 
     Shapes:
         cluster: (N,), x: (N, F), pos: (N, D), batch: (N,) -> (C, F), (C, D), (C,)
@@ -106,6 +118,12 @@ def voxel_pool(
         )
     c = int(cluster.max()) + 1 if num_clusters is None and n else int(num_clusters or 0)
     b = as_batch(batch, n, pos.device)
+    if (x is None and on_numpy(pos) and 0 < n <= SMALL_GRAPH_NODES and pos.dtype in (torch.float32, torch.float64)
+            and not pos.requires_grad and cluster.dtype == torch.int64 and pos.dim() == 2):
+        pos_pooled, batch_pooled, ok = pool_positions(cluster.numpy(), pos.numpy(), b.numpy(), c)
+        if ok:
+            return None, torch.from_numpy(pos_pooled), torch.from_numpy(batch_pooled)
+        # else the vectorised path below says what is wrong
     x_pooled = None if x is None else scatter(x, cluster, dim=0, dim_size=c, reduce="max")
     pos_pooled = scatter(pos, cluster, dim=0, dim_size=c, reduce="mean")
     batch_pooled = scatter(b, cluster, dim=0, dim_size=c, reduce="max")

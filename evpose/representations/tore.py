@@ -17,8 +17,8 @@ runs over events; the cost is one sort plus O(T * G * k) for G non-empty buffers
 
 Time-ordered events (as recorded) at one sample time take a shorter path: the kept
 events are a slice, one compiled pass from the last of them back finds every buffer's
-most recent events, and only those slots are written into the volume (filled once with
-the empty value).
+most recent events, and a second writes the volume one channel at a time: fill it with
+the empty value, then write its slots while it is in the cache.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from .events import (
     on_numpy,
     sort_values,
 )
-from .tore_kernels import latest_slots, scan_events
+from .tore_kernels import latest_slots, scan_events, write_slots
 
 #: Ages below this (us) all read 0: "just now" (the reference's value).
 MIN_DT = 150.0
@@ -141,9 +141,10 @@ def _one_time_recorded(events, sample_time, sensor_size, k, min_dt, max_dt) -> T
     bad, ordered = scan_events(t, x, y, w, h) if len(events) else (-1, True)
     if bad >= 0 or not ordered:
         return None
-    out = torch.full((2 * k, h, w), tore_upper_bound(min_dt, max_dt), dtype=torch.float32)
-    if len(events):
-        _fill_one_time_ordered(out.numpy().reshape(-1), t, x, y, p, float(ts), (h, w), k, min_dt, max_dt)
+    if not len(events):
+        return torch.full((2 * k, h, w), tore_upper_bound(min_dt, max_dt), dtype=torch.float32)
+    out = torch.empty((2 * k, h, w), dtype=torch.float32)
+    _fill_one_time_ordered(out.numpy().reshape(-1), t, x, y, p, float(ts), (h, w), k, min_dt, max_dt, fill=True)
     return out
 
 
@@ -295,16 +296,21 @@ def _fill_volumes_numpy(out, t, x, y, p, times, sensor_size, k, min_dt, max_dt) 
         flat[a : a + step].reshape(-1)[index] = v
 
 
-def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt) -> None:
+def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt, fill: bool = False) -> None:
     """One volume from time-ordered events, all in ``(ts - max_dt, ts)``: only the buffers
-    that events touch are computed (the rest of ``flat`` keeps the empty value).
+    that events touch are computed (the rest of ``flat`` holds the empty value).
 
     One compiled pass from the last event back finds every buffer's ``k`` most recent
     events (:func:`~evpose.representations.tore_kernels.latest_slots`); their values are
-    computed here, with numpy, as on the general path.
+    computed here, with numpy, as on the general path; a second compiled pass writes
+    them channel by channel (:func:`~evpose.representations.tore_kernels.write_slots`).
+
+    Args:
+        fill: ``flat`` is uninitialised: fill it with the empty value too (else it is
+            filled already).
 
     Shapes:
-        flat: (2k * H * W,) float32, filled with the empty value; t, x, y, p: (N,)
+        flat: (2k * H * W,) float32; t, x, y, p: (N,)
     """
     h, w = sensor_size
     index, event = latest_slots(t, x, y, p, math.floor(ts - max_dt), math.ceil(ts), w, h * w, k)
@@ -313,8 +319,9 @@ def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt)
     v = np.log1p(age)
     v -= math.log1p(min_dt)
     np.maximum(v, 0.0, out=v)
-    np.minimum(v, tore_upper_bound(min_dt, max_dt), out=v)
-    flat[index] = v
+    upper = tore_upper_bound(min_dt, max_dt)
+    np.minimum(v, upper, out=v)
+    write_slots(flat, flat.dtype.type(upper), index, v, h * w, fill)
 
 
 #: Sample times x buffers handled together (bounds the working memory).

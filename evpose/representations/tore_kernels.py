@@ -3,9 +3,9 @@
 A plain loop over the events, compiled, does in one pass what the vectorised forms do
 with a sort and some twenty array operations: on a 7.5k-event window the fixed cost of
 those operations, not the events, was the price. The kernels return positions and
-timestamps only; the TORE values themselves are computed by the callers exactly as
-before (numpy's or torch's ``log1p`` in float64), so every output is bit for bit what the
-vectorised forms give.
+timestamps, and write values they are given; the TORE values themselves are computed by
+the callers exactly as before (numpy's or torch's ``log1p`` in float64), so every output
+is bit for bit what the vectorised forms give.
 
 The first call compiles (about a second, cached on disk after that).
 """
@@ -77,6 +77,42 @@ def latest_slots(t, x, y, p, t_lo: int, t_hi: int, width: int, area: int, k: int
             m += 1
             count[block * area + pixel] = c + 1
     return index[:m], event[:m]
+
+
+@numba.njit(cache=True, nogil=True)
+def write_slots(flat, empty, index, values, area: int, fill: bool) -> None:
+    """Writes slot values into a volume, one channel at a time: the channel is first
+    filled with ``empty`` (if ``fill``), then its slots are written while it is still in
+    the cache. On a 7.5k-event window this is a fifth faster than filling the whole
+    volume and then scattering into it.
+
+    Args:
+        flat: the (C, H, W) volume, flattened; written in place.
+        empty: the value of an empty slot (cast to the volume's dtype, as numpy casts).
+        index: each slot's flat position, all distinct; values: its value.
+        area: H * W; fill: whether to fill every channel with ``empty`` first.
+
+    Shapes:
+        flat: (C * H * W,); index, values: (M,)
+    """
+    channels = flat.shape[0] // area
+    start = np.zeros(channels + 1, dtype=np.int64)
+    m = index.shape[0]
+    for i in range(m):
+        start[index[i] // area + 1] += 1
+    for c in range(channels):
+        start[c + 1] += start[c]
+    cursor = start[:channels].copy()
+    order = np.empty(m, dtype=np.int64)
+    for i in range(m):  # counting sort of the slots by channel
+        c = index[i] // area
+        order[cursor[c]] = i
+        cursor[c] += 1
+    for c in range(channels):
+        if fill:
+            flat[c * area : (c + 1) * area] = empty
+        for j in range(start[c], start[c + 1]):
+            flat[index[order[j]]] = values[order[j]]
 
 
 @numba.njit(cache=True, nogil=True)

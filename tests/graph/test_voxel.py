@@ -11,6 +11,17 @@ import torch
 from evpose.graph import pool_edge_index, unpool, voxel_cluster, voxel_pool
 
 
+@pytest.fixture(autouse=True, params=["compiled", "vectorised"])
+def cluster_path(request, monkeypatch):
+    """Every test runs on both ways voxel_cluster numbers the voxels: CPU graphs up to 2^16
+    nodes in one compiled pass, others (CUDA, larger) by a sort of packed cell keys."""
+    import sys
+
+    if request.param == "vectorised":
+        monkeypatch.setattr(sys.modules["evpose.graph.voxel"], "SMALL_GRAPH_NODES", -1)
+    return request.param
+
+
 @pytest.fixture
 def cloud():
     rng = np.random.default_rng(0)
@@ -36,6 +47,41 @@ def test_cluster_is_the_voxel_per_graph(cloud):
     # clusters are numbered graph by graph
     _, _, pooled_batch = voxel_pool(cluster, None, pos, batch)
     assert torch.equal(pooled_batch, torch.sort(pooled_batch).values)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_compiled_ids_equal_the_vectorised_ones(monkeypatch, dtype, dim):
+    import sys
+
+    voxel = sys.modules["evpose.graph.voxel"]
+    rng = np.random.default_rng(dim)
+    # on a quarter grid: many points on voxel boundaries and in shared voxels
+    pos = torch.from_numpy(rng.integers(0, 40, (700, dim)) / 4).to(dtype)
+    batch = torch.from_numpy(np.sort(rng.integers(0, 4, 700)))
+    for size, start in ((0.5, None), ([0.75, 1.25, 0.3][:dim], -0.25), (3.0, 0.0)):
+        monkeypatch.setattr(voxel, "SMALL_GRAPH_NODES", 1 << 16)
+        ids = voxel_cluster(pos, size, batch, start=start)
+        monkeypatch.setattr(voxel, "SMALL_GRAPH_NODES", -1)
+        assert torch.equal(ids, voxel_cluster(pos, size, batch, start=start))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_pooled_positions_equal_torch_scatters(monkeypatch, dtype):
+    import sys
+
+    voxel = sys.modules["evpose.graph.voxel"]
+    rng = np.random.default_rng(5)
+    pos = torch.from_numpy(rng.uniform(0, 300, (2000, 3))).to(dtype)  # sums that round
+    batch = torch.from_numpy(np.sort(rng.integers(0, 3, 2000)))
+    cluster = voxel_cluster(pos, [100.0, 100.0, 80.0], batch)
+    for num in (None, int(cluster.max()) + 4):  # 3 empty clusters at the end
+        monkeypatch.setattr(voxel, "SMALL_GRAPH_NODES", 1 << 16)
+        _, p1, b1 = voxel_pool(cluster, None, pos, batch, num)
+        monkeypatch.setattr(voxel, "SMALL_GRAPH_NODES", -1)
+        _, p2, b2 = voxel_pool(cluster, None, pos, batch, num)
+        assert torch.equal(p1, p2) and torch.equal(b1, b2) and p1.dtype == dtype
+    assert int((torch.bincount(cluster) > 10).sum()) > 5
 
 
 def test_pool_max_mean_and_unpool_round_trip(cloud):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from evpose.representations import EventTensors, tore_at_events, tore_volume
-from evpose.representations.tore_kernels import EMPTY, earlier_times, latest_slots, scan_events
+from evpose.representations.tore_kernels import EMPTY, earlier_times, latest_slots, scan_events, write_slots
 from evpose.types import make_events
 
 
@@ -34,6 +34,20 @@ def test_latest_slots_are_each_buffers_most_recent_events(k):
                 slots.append(i)
     expect = {(b * k + j) * 20 + px: i for (b, px), slots in want.items() for j, i in enumerate(slots)}
     assert dict(zip(index.tolist(), event.tolist())) == expect and len(index) == len(expect)
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_write_slots_fills_each_channel_then_writes_its_slots(fill):
+    rng = np.random.default_rng(3)
+    channels, area = 6, 35
+    index = rng.choice(channels * area, 80, replace=False)  # distinct, in no order
+    values = rng.normal(size=80)  # float64 into float32, rounded as numpy rounds
+    flat = np.full(channels * area, -7.0, dtype=np.float32)
+    write_slots(flat, np.float32(2.5), index, values, area, fill)
+    expected = np.full(channels * area, 2.5 if fill else -7.0, dtype=np.float32)
+    for i, v in zip(index, values):
+        expected[i] = np.float32(v)
+    assert np.array_equal(flat, expected)
 
 
 def test_scan_events_finds_the_first_event_outside_and_the_order():
