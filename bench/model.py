@@ -9,11 +9,10 @@ Real-time factor (issue 18): the median span of a window's events over the media
 windows (each window's span over its own median time). Wall-clock time depends on what else
 runs on the machine; the CPU time of this thread (``time.thread_time``, exact with one torch
 thread) is printed beside it as the load-independent figure (``predict()`` runs a window on one
-torch thread: ``PoseEstimator``'s ``one_thread_below_nodes``). ``--compare-grid`` times the CPU
-radius graphs of before issue 18 (the grid's candidate pairs) side by side in the same run. On a
-VM whose cores differ, pin the process (``taskset -c 0``) or report the median of several runs.
+torch thread: ``PoseEstimator``'s ``one_thread_below_nodes``). On a VM whose cores differ, pin the
+process (``taskset -c 0``) or report the median of several runs.
 
-    python bench/model.py [--windows 40] [--repeats 5] [--threads 2] [--checkpoint last.ckpt] [--compare-grid]
+    python bench/model.py [--windows 40] [--repeats 5] [--threads 2] [--checkpoint last.ckpt] [--only-predict]
 """
 
 from __future__ import annotations
