@@ -404,11 +404,12 @@ def main() -> None:
                 fns["loop"] = lambda: tore_loop(ev, ts, sens)
             fns["ours"]()  # warm-up (first calls of the kernels)
             after: dict = {}
-            tm = compare_times(fns, reps if n > 10_000 or args.quick else 15, after)
+            rounds = reps if n > 10_000 or args.quick else 15  # more at 7.5k: some follow the loop
+            tm = compare_times(fns, rounds, after)
             ours, port, loop = tm["ours"], tm["port"], tm.get("loop", float("nan"))
             cold = after.get("ours", {}).get("loop")
             cold = statistics.median(cold) if cold else float("nan")
-            in_run = median_time(fns["ours"], reps if n > 10_000 or args.quick else 15)
+            in_run = median_time(fns["ours"], rounds)
             err = float(np.abs(tore_volume(ev, ts, sens).numpy() - tore_numpy_port(ev, ts, sens)).max())
             dur = (ev["t"][-1] - ev["t"][0]) / 1e3
             print(f"| {n:,} | {dist} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {cold * 1e3:.2f} | {in_run * 1e3:.2f} | {port * 1e3:.1f} | "

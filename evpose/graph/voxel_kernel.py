@@ -1,10 +1,13 @@
-"""Compiled voxel clustering (numba) for the small CPU graphs of inference and training.
+"""Compiled voxel clustering and position pooling (numba) for the small CPU graphs of
+inference and training.
 
-The same ids as :func:`~evpose.graph.voxel.voxel_cluster`'s vectorised path, from one pass:
-cell coordinates ``floor((pos - start) / size)`` in float64 (the same operations, so the
-same cells), keys ``graph, then axis D-1, ..., axis 0`` as :class:`~evpose.graph.hashing.CellGrid`
-packs them, and ids numbered in key order. On the pyramid's 1024-node graphs it replaces
-some twenty small torch operations.
+:func:`voxel_ids` gives the same ids as :func:`~evpose.graph.voxel.voxel_cluster`'s
+vectorised path, from one pass: cell coordinates ``floor((pos - start) / size)`` in float64
+(the same operations, so the same cells), keys ``graph, then axis D-1, ..., axis 0`` as
+:class:`~evpose.graph.hashing.CellGrid` packs them, and ids numbered in key order.
+:func:`pool_positions` gives :func:`~evpose.graph.voxel.voxel_pool`'s mean positions and
+graphs, summed as ``torch_scatter`` sums them. On the pyramid's 1024-node graphs the two
+replace some thirty small torch operations.
 
 The first call compiles (about a second, cached on disk after that).
 """

@@ -83,8 +83,8 @@ def latest_slots(t, x, y, p, t_lo: int, t_hi: int, width: int, area: int, k: int
 def write_slots(flat, empty, index, values, area: int, fill: bool) -> None:
     """Writes slot values into a volume, one channel at a time: the channel is first
     filled with ``empty`` (if ``fill``), then its slots are written while it is still in
-    the cache. On a 7.5k-event window this is a fifth faster than filling the whole
-    volume and then scattering into it.
+    the cache (on a 7.5k-event window with cold caches, 0.53 against 0.67 ms for filling
+    the whole volume and then scattering into it).
 
     Args:
         flat: the (C, H, W) volume, flattened; written in place.
