@@ -230,7 +230,12 @@ class TaskModule(CheckedLoading, L.LightningModule):
             if name not in outs:
                 continue
             weights = self.tasks[name].loss_weights
-            for term, value in head.losses(outs[name], batch).items():
+            values = head.losses(outs[name], batch)
+            if values.keys() != weights.keys():
+                # every step logs every term (under DDP the processes' logged keys must agree)
+                raise ValueError(f"task {name!r}: its head returned the loss terms {sorted(values)}, "
+                                 f"its loss_weights name {sorted(weights)}")
+            for term, value in values.items():
                 if isinstance(value, (list, tuple)):
                     value = stage_sum(value, self.hparams.stage_weights)
                 terms[self.log_name(name, term)] = (weights[term], value)
@@ -250,6 +255,15 @@ class TaskModule(CheckedLoading, L.LightningModule):
             raise TypeError(f"pretext_batch=True: a training batch is {{'pose': ..., 'pretext': ...}}, got "
                             f"{sorted(batch) if isinstance(batch, dict) else type(batch).__name__}")
         return [(pose, batch["pose"]), ([n for n in self.tasks if n not in pose], batch["pretext"])]
+
+    def loss_log_names(self, stage: str) -> list[str]:
+        """The loss keys a step of ``stage`` logs (after ``<stage>/``): every loss term of the
+        tasks that run on that stage's batches, then ``loss``."""
+        if self.pretext_batch and stage != "train":
+            names = [n for n, t in self.tasks.items() if t.kind == "pose"]
+        else:
+            names = list(self.tasks)
+        return [self.log_name(n, term) for n in names for term in self.tasks[n].loss_weights] + ["loss"]
 
     def _step(self, batch, stage: str):
         """Outputs, losses and logs of a step; returns ``([(outs, batch)], total loss)``."""
@@ -308,11 +322,24 @@ class TaskModule(CheckedLoading, L.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         if batch is None:
+            self._log_empty_validation_batch()
             return
         parts, _ = self._step(batch, "val")
         for outs, part in parts:
             for name, out in outs.items():
                 self.net.heads[name].update_metrics(self.val_metrics[name], out, part)
+
+    def _log_empty_validation_batch(self) -> None:
+        """Under DDP, a validation batch whose every window was refused logs every loss key
+        with weight zero: Lightning syncs each logged key at the epoch's end, so every process
+        must hold the same keys (a process whose batches were all refused would otherwise wait
+        for, or lack, the others' keys). The epoch's means are those of the windows validated;
+        in one process nothing is logged."""
+        if self._trainer is None or self.trainer.world_size <= 1:
+            return
+        for key in self.loss_log_names("val"):
+            self.log(f"val/{key}", 0.0, batch_size=0, prog_bar=key == "loss", on_step=False, on_epoch=True,
+                     sync_dist=True)
 
     def on_validation_epoch_start(self):
         def reduce(t: torch.Tensor) -> torch.Tensor:
@@ -329,9 +356,18 @@ class TaskModule(CheckedLoading, L.LightningModule):
             for key, metric in metrics.items():
                 yield self.log_name(task, key), metric
 
+    def validated_metrics(self) -> list[bool]:
+        """Per :meth:`named_val_metrics`: whether any window updated it this epoch, in any
+        process (under DDP one all-reduce of the counts: a process whose windows were all
+        refused still computes, i.e. syncs, every metric the others compute)."""
+        counts = torch.tensor([float(m.update_count) for _, m in self.named_val_metrics()], device=self.device)
+        if self._trainer is not None and self.trainer.world_size > 1 and len(counts):
+            counts = self.trainer.strategy.reduce(counts, reduce_op="sum")
+        return [bool(c > 0) for c in counts]
+
     def on_validation_epoch_end(self):
-        for key, metric in self.named_val_metrics():
-            if metric.update_count == 0:
+        for (key, metric), validated in zip(list(self.named_val_metrics()), self.validated_metrics()):
+            if not validated:
                 continue
             value = metric.compute()
             if torch.is_tensor(value) and value.numel() == 1 and math.isfinite(float(value)):

@@ -65,14 +65,17 @@ class ConstantMeanMAE(Metric):
         self.add_state("values", default=[], dist_reduce_fx="cat")
 
     def update(self, target) -> None:
-        self.values.append(target.detach().double().reshape(-1))
+        # kept in the metric's dtype (float32 unless set_dtype; moving the metric resets it):
+        # under DDP a process that saw no target gathers an empty tensor of that dtype, and
+        # every process's tensor must have the same one
+        self.values.append(target.detach().reshape(-1).to(self.dtype))
 
     def compute(self) -> torch.Tensor:
         # a list of the batches' targets; under DDP, after the processes' lists were gathered,
         # one tensor (whose truth value is ambiguous: test the list for emptiness only)
         if isinstance(self.values, list) and not self.values:
             return torch.tensor(float("nan"), dtype=torch.float64)
-        v = dim_zero_cat(self.values)
+        v = dim_zero_cat(self.values).double()
         if v.numel() == 0:
             return torch.tensor(float("nan"), dtype=torch.float64)
         return (v - v.mean()).abs().mean()

@@ -81,3 +81,21 @@ class RefusedBatchProbe(L.Callback):
 
     def on_train_end(self, trainer, pl_module):
         torch.save(self.steps, f"{self.out}.rank{trainer.global_rank}.pt")
+
+
+class RefusedValidationProbe(L.Callback):
+    """Makes one process's validation transform refuse every sample, so that every
+    validation batch of that process is None (a validation shard whose windows a corruption
+    or a filter all refused) while the other processes validate as usual.
+
+    Args:
+        rank: the process whose validation samples are refused.
+    """
+
+    def __init__(self, rank: int = 1):
+        self.rank = int(rank)
+
+    def setup(self, trainer, pl_module, stage):
+        if stage != "fit" or trainer.global_rank != self.rank:
+            return
+        _base_dataset(trainer.datamodule.dataset("val")).transform = lambda sample: None

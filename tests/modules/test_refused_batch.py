@@ -4,6 +4,7 @@ counted, and under DDP every process skips it together (no process waits for ano
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,23 @@ def test_ddp_process_with_refused_batch_does_not_stall_the_others(tmp_path, tiny
     for records in ranks:
         check_records(records, refused_step=1)
     assert epoch_sum(ddp, "train/skipped_steps") == 1.0
+
+
+@pytest.mark.ddp
+def test_ddp_process_whose_validation_batches_are_all_refused_finishes(tmp_path, tiny_dataset):
+    """Every validation batch of rank 1 is None; rank 0's are not. Rank 1 still logs every
+    validation loss key (with weight zero) and computes every metric, so both processes make
+    the same epoch-end collectives and the run finishes with the validation figures of rank 0's
+    windows logged. (Before: rank 1 lacked the monitored ``val/loss`` and stopped, or waited
+    in a metric's sync that rank 0 never made; a float64/float32 mismatch of the gathered
+    baseline targets broke the gather.)"""
+    ddp = tmp_path / "ddp"
+    overrides = [o for o in COMMON if "refuse" not in o] + [
+        "+callbacks.refuse_val._target_=tests.modules.ddp_probe.RefusedValidationProbe",
+        "+callbacks.refuse_val.rank=1", "data.num_workers=0"]
+    run_ddp_on_cpu("pretrain", [f"data.root={tiny_dataset}", *overrides], ddp, cwd=tmp_path, timeout=240)
+    with open(ddp / "csv" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("val/loss")]
+    assert len(rows) == 1, rows
+    for key in ("val/loss", "val/count/loss", "val/count/mae", "val/count/baseline_mae_mean"):
+        assert math.isfinite(float(rows[0][key])) and float(rows[0][key]) > 0, (key, rows[0])

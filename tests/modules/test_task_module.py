@@ -44,6 +44,8 @@ def test_pose_and_pretext_tasks_train_together():
     assert list(losses) == ["loss_joints2d", "loss_heatmap", "loss_rel_depth", "loss_root_depth", "loss_parts",
                             "inpaint/loss"]
     assert [w for w, _ in losses.values()] == [1.0, 10.0, 1.0, 5.0, 1.0, 0.5]
+    # the keys a step logs, known without a batch (what a DDP process with no batch logs)
+    assert module.loss_log_names("val") == module.loss_log_names("train") == [*losses, "loss"]
     total = sum(w * v for w, v in losses.values())
     total.backward()
     assert torch.isfinite(total)
@@ -91,3 +93,21 @@ def test_parameter_groups():
     assert [id(p) for p in module.parameter_groups()] == [id(p) for p in module.parameters()]
     frozen, _ = module_of(selected_pose_tasks, freeze_backbone=True, backbone_lr_factor=1.0)
     assert [g["name"] for g in frozen.parameter_groups()] == ["heads"]
+
+
+def test_a_head_must_return_every_loss_term_it_weights(monkeypatch):
+    """Every step logs every term of ``loss_weights`` (DDP processes must log the same keys):
+    a head returning fewer terms is refused by name, not logged short."""
+    module, graph = module_of(selected_pose_tasks)
+    tf = PretextTransform(graph, module.tasks, seed=0)
+    batch = SkippingCollater(tf.query_keys)([tf(labelled_sample(s)) for s in (1, 2)])
+    outs = module.train()(batch)
+    head = module.net.heads["joints3d"]
+    full = head.losses
+    monkeypatch.setattr(head, "losses", lambda out, b: {"loss_rel_depth": full(out, b)["loss_rel_depth"]})
+    with pytest.raises(ValueError, match=r"task 'joints3d'.*\['loss_rel_depth'\].*loss_root_depth"):
+        module.losses(outs, batch)
+    # with the pretext batch, validation runs the pose tasks only
+    module2, _ = module_of(pose_and_inpaint, pretext_batch=True)
+    assert "inpaint/loss" not in module2.loss_log_names("val")
+    assert "inpaint/loss" in module2.loss_log_names("train")
