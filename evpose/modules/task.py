@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import Any, Sequence
 
 import lightning as L
@@ -369,7 +370,11 @@ class TaskModule(CheckedLoading, L.LightningModule):
         for (key, metric), validated in zip(list(self.named_val_metrics()), self.validated_metrics()):
             if not validated:
                 continue
-            value = metric.compute()
+            with warnings.catch_warnings():
+                # under DDP a process that validated no window computes too (the sync), from
+                # the states the others gathered to it
+                warnings.filterwarnings("ignore", message=".*was called before the ``update`` method")
+                value = metric.compute()
             if torch.is_tensor(value) and value.numel() == 1 and math.isfinite(float(value)):
                 self.log(f"val/{key}", float(value), prog_bar=key == self.monitor_metric)
             metric.reset()
