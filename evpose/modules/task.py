@@ -242,6 +242,11 @@ class TaskModule(CheckedLoading, L.LightningModule):
                 terms[self.log_name(name, term)] = (weights[term], value)
         return terms
 
+    @property
+    def pose_task_names(self) -> list[str]:
+        """The pose tasks, in order (with ``pretext_batch``: the tasks of the labelled batch)."""
+        return [n for n, t in self.tasks.items() if t.kind == "pose"]
+
     def task_batches(self, batch, stage: str) -> list[tuple[list[str] | None, Any]]:
         """``[(tasks, batch)]``: which tasks run on which batch of a step (None: every task).
         See ``pretext_batch``."""
@@ -249,7 +254,7 @@ class TaskModule(CheckedLoading, L.LightningModule):
             if isinstance(batch, dict):
                 raise TypeError("a batch of several parts needs a module built with pretext_batch=True")
             return [(None, batch)]
-        pose = [n for n, t in self.tasks.items() if t.kind == "pose"]
+        pose = self.pose_task_names
         if stage != "train":
             return [(pose, batch["pose"] if isinstance(batch, dict) else batch)]
         if not isinstance(batch, dict) or set(batch) != {"pose", "pretext"}:
@@ -260,10 +265,7 @@ class TaskModule(CheckedLoading, L.LightningModule):
     def loss_log_names(self, stage: str) -> list[str]:
         """The loss keys a step of ``stage`` logs (after ``<stage>/``): every loss term of the
         tasks that run on that stage's batches, then ``loss``."""
-        if self.pretext_batch and stage != "train":
-            names = [n for n, t in self.tasks.items() if t.kind == "pose"]
-        else:
-            names = list(self.tasks)
+        names = self.pose_task_names if self.pretext_batch and stage != "train" else list(self.tasks)
         return [self.log_name(n, term) for n in names for term in self.tasks[n].loss_weights] + ["loss"]
 
     def _step(self, batch, stage: str):
