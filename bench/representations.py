@@ -9,7 +9,8 @@ pixels repeat as in real recordings); the output says which:
   port (sort by time, then k rounds of np.unique picking each pixel's next most recent
   event), on the demo windows and on events spread uniformly over the sensor (the demo
   sensor and 260x260), plus evpose's other TORE forms (10 sample times at once,
-  streaming, at events);
+  streaming, at events) and its ToreVolumeWriter (window after window into one reused
+  volume, writing only the slots events touch);
 - radius_graph (evpose, spatial hashing) vs scipy.spatial.cKDTree (query with
   k = cap + 1 and distance_upper_bound = r) and torch_cluster.radius_graph when
   installed, same r and cap; knn_graph vs cKDTree; the whole window -> graph builder;
@@ -358,7 +359,7 @@ def main() -> None:
     from scipy.spatial import cKDTree
 
     from evpose.graph import build_event_graph, knn_graph, radius_graph
-    from evpose.representations import ToreBuilder, tore_at_events, tore_volume
+    from evpose.representations import ToreBuilder, ToreVolumeWriter, tore_at_events, tore_volume
 
     try:
         import torch_cluster  # noqa: F401
@@ -387,10 +388,14 @@ def main() -> None:
     print("and the plain loop run once in every round, in a shuffled order; medians over the rounds.")
     print("'after loop': the median of evpose's calls that came right after the plain loop (whose")
     print("objects then fill the caches), 15 rounds at 7.5k; 'in a run': evpose called on the same")
-    print("window again and again (as a stream calls it, window after window), median of the calls.\n")
+    print("window again and again (as a stream calls it, window after window), median of the calls.")
+    print("'writer': a ToreVolumeWriter (one reused volume, only touched slots written) given this")
+    print("window and its mirror image (x -> W-1-x: other pixels, same statistics) in turn, run in the")
+    print("same shuffled rounds as the others; 'writer after loop' as for evpose.\n")
     print("| events | distribution | window ms | evpose ms | evpose ev/s | evpose ms after loop | evpose ms in a run "
-          "| numpy port ms | plain loop ms | x numpy port | x loop |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| numpy port ms | plain loop ms | x numpy port | x loop | writer ms | writer ms after loop "
+          "| writer ev/s | writer x loop | writer x loop, after loop |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     dists = [("demo", sensor, lambda n: wins[n])]
     for shape in (tuple(sensor), (260, 260)):
         dists.append((f"uniform {shape[0]}x{shape[1]}", shape, lambda n, shape=shape: uniform_events(n, shape)))
@@ -400,24 +405,42 @@ def main() -> None:
             reps = repeats_for(n, args.quick)
             ts = int(ev["t"][-1]) + 1
             fns = {"ours": lambda: tore_volume(ev, ts, sens), "port": lambda: tore_numpy_port(ev, ts, sens)}
+            mirror = ev.copy()
+            mirror["x"] = sens[1] - 1 - mirror["x"]
+            writer, turn = ToreVolumeWriter(sens), [ev, mirror]
+
+            def write():
+                turn.reverse()
+                return writer(turn[0], ts)
+
+            fns["writer"] = write
             if n <= args.loop_max:
                 fns["loop"] = lambda: tore_loop(ev, ts, sens)
             fns["ours"]()  # warm-up (first calls of the kernels)
+            write_exact = all(torch.equal(write(), tore_volume(turn[0], ts, sens)) for _ in range(2))
             after: dict = {}
             rounds = reps if n > 10_000 or args.quick else 15  # more at 7.5k: some follow the loop
             tm = compare_times(fns, rounds, after)
             ours, port, loop = tm["ours"], tm["port"], tm.get("loop", float("nan"))
             cold = after.get("ours", {}).get("loop")
             cold = statistics.median(cold) if cold else float("nan")
+            w_ms = tm["writer"]
+            w_cold = after.get("writer", {}).get("loop")
+            w_cold = statistics.median(w_cold) if w_cold else float("nan")
             in_run = median_time(fns["ours"], rounds)
             err = float(np.abs(tore_volume(ev, ts, sens).numpy() - tore_numpy_port(ev, ts, sens)).max())
             dur = (ev["t"][-1] - ev["t"][0]) / 1e3
             print(f"| {n:,} | {dist} | {dur:.0f} | {ours * 1e3:.2f} | {fmt_rate(n, ours)} | {cold * 1e3:.2f} | {in_run * 1e3:.2f} | {port * 1e3:.1f} | "
-                  f"{loop * 1e3:.0f} | {port / ours:.1f} | {loop / ours:.0f} |", flush=True)
+                  f"{loop * 1e3:.0f} | {port / ours:.1f} | {loop / ours:.0f} | {w_ms * 1e3:.2f} | {w_cold * 1e3:.2f} | "
+                  f"{fmt_rate(n, w_ms)} | {loop / w_ms:.0f} | {loop / w_cold:.0f} |", flush=True)
+            if not write_exact:
+                raise SystemExit(f"ToreVolumeWriter differs from tore_volume at {n} events ({dist})")
             figures["tore"].append(dict(events=n, distribution=dist, tore_ms=ours * 1e3, tore_numpy_ms=port * 1e3,
                                         tore_loop_ms=loop * 1e3, x_loop=loop / ours, tore_ms_after_loop=cold * 1e3,
                                         tore_ms_in_a_run=in_run * 1e3, events_per_s=n / ours,
-                                        tore_max_abs_diff_vs_port=err))
+                                        tore_max_abs_diff_vs_port=err, writer_ms=w_ms * 1e3,
+                                        writer_ms_after_loop=w_cold * 1e3, writer_x_loop=loop / w_ms,
+                                        writer_x_loop_after_loop=loop / w_cold, writer_events_per_s=n / w_ms))
     if args.tore_only:
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=1, default=str))

@@ -128,6 +128,28 @@ def _one_time_recorded(events, sample_time, sensor_size, k, min_dt, max_dt) -> T
     """The common case, fast: one volume of a structured array of time-ordered events
     inside the sensor, read in place (no copy of the columns); None for anything else
     (the general path then computes it, or names what is wrong)."""
+    cols = recorded_columns(events, sample_time, sensor_size, k, min_dt, max_dt)
+    if cols is None:
+        return None
+    (t, x, y, p, ts), (h, w) = cols, check_sensor_size(sensor_size)
+    k, min_dt, max_dt = check_tore_params(k, min_dt, max_dt)
+    if not len(t):
+        return torch.full((2 * k, h, w), tore_upper_bound(min_dt, max_dt), dtype=torch.float32)
+    out = torch.empty((2 * k, h, w), dtype=torch.float32)
+    _fill_one_time_ordered(out.numpy().reshape(-1), t, x, y, p, ts, (h, w), k, min_dt, max_dt, fill=True)
+    return out
+
+
+def recorded_columns(events, sample_time, sensor_size, k, min_dt, max_dt):
+    """The columns ``(t, x, y, p, ts)`` of a structured array of time-ordered events inside
+    the sensor, read in place, and its one sample time as a float; None for anything else
+    (another form of events, several sample times, events out of order or outside the
+    sensor: the general path computes those, or names what is wrong). Raises on bad
+    parameters.
+
+    Shapes:
+        events: (N,) -> t, x, y, p: (N,) views of its fields
+    """
     if not (NUMPY_ON_CPU and isinstance(events, np.ndarray) and events.ndim == 1 and events.dtype.names):
         return None
     if not all(f in events.dtype.names and events.dtype[f].kind in "iu" for f in ("t", "x", "y", "p")):
@@ -135,17 +157,13 @@ def _one_time_recorded(events, sample_time, sensor_size, k, min_dt, max_dt) -> T
     ts = np.asarray(sample_time.detach().cpu().numpy() if isinstance(sample_time, Tensor) else sample_time)
     if ts.ndim != 0 or ts.dtype.kind not in "iuf" or not np.isfinite(ts):
         return None
-    k, min_dt, max_dt = check_tore_params(k, min_dt, max_dt)
+    check_tore_params(k, min_dt, max_dt)
     h, w = check_sensor_size(sensor_size)
     t, x, y, p = (events[f] for f in ("t", "x", "y", "p"))
     bad, ordered = scan_events(t, x, y, w, h) if len(events) else (-1, True)
     if bad >= 0 or not ordered:
         return None
-    if not len(events):
-        return torch.full((2 * k, h, w), tore_upper_bound(min_dt, max_dt), dtype=torch.float32)
-    out = torch.empty((2 * k, h, w), dtype=torch.float32)
-    _fill_one_time_ordered(out.numpy().reshape(-1), t, x, y, p, float(ts), (h, w), k, min_dt, max_dt, fill=True)
-    return out
+    return t, x, y, p, float(ts)
 
 
 def tore_volume_tensors(
@@ -298,12 +316,9 @@ def _fill_volumes_numpy(out, t, x, y, p, times, sensor_size, k, min_dt, max_dt) 
 
 def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt, fill: bool = False) -> None:
     """One volume from time-ordered events, all in ``(ts - max_dt, ts)``: only the buffers
-    that events touch are computed (the rest of ``flat`` holds the empty value).
-
-    One compiled pass from the last event back finds every buffer's ``k`` most recent
-    events (:func:`~evpose.representations.tore_kernels.latest_slots`); their values are
-    computed here, with numpy, as on the general path; a second compiled pass writes
-    them channel by channel (:func:`~evpose.representations.tore_kernels.write_slots`).
+    that events touch are computed (the rest of ``flat`` holds the empty value), and
+    written channel by channel
+    (:func:`~evpose.representations.tore_kernels.write_slots`).
 
     Args:
         fill: ``flat`` is uninitialised: fill it with the empty value too (else it is
@@ -313,15 +328,30 @@ def _fill_one_time_ordered(flat, t, x, y, p, ts, sensor_size, k, min_dt, max_dt,
         flat: (2k * H * W,) float32; t, x, y, p: (N,)
     """
     h, w = sensor_size
+    index, v = ordered_slots(t, x, y, p, ts, sensor_size, k, min_dt, max_dt)
+    write_slots(flat, flat.dtype.type(tore_upper_bound(min_dt, max_dt)), index, v, h * w, fill)
+
+
+def ordered_slots(t, x, y, p, ts, sensor_size, k, min_dt, max_dt) -> tuple[np.ndarray, np.ndarray]:
+    """The filled slots of one volume of time-ordered events: each slot's flat position in
+    the (2k, H, W) volume and its value.
+
+    One compiled pass from the last event back finds every buffer's ``k`` most recent
+    events before ``ts`` (:func:`~evpose.representations.tore_kernels.latest_slots`);
+    their values are computed here, with numpy in float64, as on the vectorised path.
+
+    Shapes:
+        t, x, y, p: (N,) -> index: (M,) int64, values: (M,) float64, M <= N
+    """
+    h, w = sensor_size
     index, event = latest_slots(t, x, y, p, math.floor(ts - max_dt), math.ceil(ts), w, h * w, k)
     age = ts - t[event]
     np.minimum(age, max_dt, out=age)
     v = np.log1p(age)
     v -= math.log1p(min_dt)
     np.maximum(v, 0.0, out=v)
-    upper = tore_upper_bound(min_dt, max_dt)
-    np.minimum(v, upper, out=v)
-    write_slots(flat, flat.dtype.type(upper), index, v, h * w, fill)
+    np.minimum(v, tore_upper_bound(min_dt, max_dt), out=v)
+    return index, v
 
 
 #: Sample times x buffers handled together (bounds the working memory).

@@ -116,6 +116,27 @@ def write_slots(flat, empty, index, values, area: int, fill: bool) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
+def rewrite_slots(flat, empty, previous, index, values) -> None:
+    """Turns a volume into the next one in place: the slots the previous volume filled
+    get the empty value back, then the new slots their values. Touches ``len(previous) +
+    len(index)`` entries, not the whole volume.
+
+    Args:
+        flat: the (C, H, W) volume, flattened, holding ``empty`` everywhere but ``previous``.
+        empty: the value of an empty slot (cast to the volume's dtype, as numpy casts).
+        previous: the flat positions the volume holds values at; index, values: the new
+            slots (positions distinct) and their values.
+
+    Shapes:
+        flat: (C * H * W,); previous: (P,); index, values: (M,)
+    """
+    for i in range(previous.shape[0]):
+        flat[previous[i]] = empty
+    for i in range(index.shape[0]):
+        flat[index[i]] = values[i]
+
+
+@numba.njit(cache=True, nogil=True)
 def earlier_times(t, x, y, p, rows, width: int, k: int):
     """For each asked event, the timestamps of its pixel's ``k`` most recent positive and
     ``k`` most recent other events strictly before it (TORE at events).

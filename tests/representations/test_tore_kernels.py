@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from evpose.representations import EventTensors, tore_at_events, tore_volume
-from evpose.representations.tore_kernels import EMPTY, earlier_times, latest_slots, scan_events, write_slots
+from evpose.representations.tore_kernels import EMPTY, earlier_times, latest_slots, rewrite_slots, scan_events, write_slots
 from evpose.types import make_events
 
 
@@ -48,6 +48,20 @@ def test_write_slots_fills_each_channel_then_writes_its_slots(fill):
     for i, v in zip(index, values):
         expected[i] = np.float32(v)
     assert np.array_equal(flat, expected)
+
+
+def test_rewrite_slots_empties_the_previous_slots_then_writes_the_new():
+    rng = np.random.default_rng(2)
+    empty = np.float32(10.5)
+    flat = np.full(3 * 40, empty, dtype=np.float32)
+    previous = rng.choice(flat.size, 30, replace=False)
+    flat[previous] = rng.random(30)
+    index = rng.choice(flat.size, 25, replace=False)  # overlaps previous in places
+    values = rng.random(25) * 10
+    want = np.full_like(flat, empty)
+    want[index] = values.astype(np.float32)
+    rewrite_slots(flat, empty, previous, index, values)
+    np.testing.assert_array_equal(flat, want)
 
 
 def test_scan_events_finds_the_first_event_outside_and_the_order():
